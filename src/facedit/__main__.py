@@ -1,0 +1,3 @@
+from facedit.cli import main
+
+main()
