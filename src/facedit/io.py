@@ -158,7 +158,12 @@ def _to_unit_float(a: np.ndarray, label: str) -> np.ndarray:
         return np.clip(a.astype(np.float32), 0.0, 1.0) if a.max(initial=0) <= 1.0 else \
             np.clip(a.astype(np.float32) / 255.0, 0.0, 1.0)
     if np.issubdtype(a.dtype, np.integer) or a.dtype == bool:
-        top = 1.0 if a.dtype == bool else (65535.0 if a.max(initial=0) > 255 else 255.0)
+        if a.dtype == bool:
+            top = 1.0
+        elif a.dtype == np.uint16:
+            top = 65535.0  # the dtype says 16 bits, even when every value is small (a dark image)
+        else:  # wider integers (PIL's "I" mode) carry no depth: guess it from the values
+            top = 65535.0 if a.max(initial=0) > 255 else 255.0
         return a.astype(np.float32) / top
     raise ImageError(f"{label}: unsupported dtype {a.dtype}")
 
