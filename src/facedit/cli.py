@@ -84,3 +84,85 @@ def landmarks_cmd(photo: Path, overlay: Path | None, all_faces: bool, segment: b
 
 def run() -> None:  # pragma: no cover - console entry for `python -m facedit`
     sys.exit(main())
+
+
+def _default_cache() -> Path:
+    import os
+    return Path(os.environ.get("FACEDIT_CACHE", Path.home() / ".cache" / "facedit"))
+
+
+@main.group("data")
+def data_group() -> None:
+    """Prepare training data from the shared face datasets."""
+
+
+@data_group.command("prepare")
+@click.option("--data", "data_root", default="../shared/data", show_default=True,
+              type=click.Path(path_type=Path), help="The shared data folder (CelebA, UTKFace).")
+@click.option("--cache", type=click.Path(path_type=Path), default=None,
+              help="Where the prepared set goes [default: $FACEDIT_CACHE/prepared-SIZE or "
+                   "~/.cache/facedit/prepared-SIZE].")
+@click.option("--size", default=128, show_default=True, type=click.IntRange(32, 512))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--limit", type=int, default=None, help="Only the first N records (for trials).")
+def data_prepare_cmd(data_root: Path, cache: Path | None, size: int, workers: int,
+                     limit: int | None) -> None:
+    """Align CelebA and UTKFace into a labelled training set with a fixed person-level split.
+
+    Resumable: finished chunks are kept. Faceless images are dropped and counted.
+    """
+    from facedit.data.prepare import prepare
+
+    cache = cache or _default_cache() / f"prepared-{size}"
+    summary = prepare(data_root, cache, size=size, workers=workers, limit=limit)
+    click.echo(json.dumps(summary, indent=1))
+    click.echo(f"prepared set: {cache}", err=True)
+
+
+@main.group("train")
+def train_group() -> None:
+    """Train facedit's own models on a prepared set (resumable: rerun the same command)."""
+
+
+def _train_options(fn):
+    fn = click.option("--data", "cache", type=click.Path(path_type=Path), default=None,
+                      help="Prepared set [default: $FACEDIT_CACHE/prepared-128].")(fn)
+    fn = click.option("--run", "run_dir", type=click.Path(path_type=Path), required=True,
+                      help="Run folder: checkpoints, log, grids. Reusing it resumes the run.")(fn)
+    fn = click.option("--minutes", type=float, default=60.0, show_default=True,
+                      help="Time budget of the whole run (resumed runs count earlier time).")(fn)
+    fn = click.option("--threads", type=int, default=2, show_default=True)(fn)
+    fn = click.option("--export", type=click.Path(path_type=Path), default=None,
+                      help="When done, write the model folder here (safetensors + card).")(fn)
+    return fn
+
+
+@train_group.command("classifier")
+@_train_options
+def train_classifier_cmd(cache, run_dir, minutes, threads, export) -> None:
+    """Train the attribute classifier (40 CelebA attributes + age)."""
+    from facedit.train.classifier import train_classifier
+    from facedit.train.export import export_classifier
+
+    cache = cache or _default_cache() / "prepared-128"
+    model = train_classifier(cache, run_dir, minutes=minutes, threads=threads)
+    if export:
+        card = export_classifier(model, cache, run_dir, export)
+        click.echo(json.dumps(card["metrics"], indent=1))
+
+
+@train_group.command("model")
+@_train_options
+@click.option("--kl-weight", type=float, default=0.05, show_default=True)
+@click.option("--grad-weight", type=float, default=0.5, show_default=True)
+def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_weight) -> None:
+    """Train the face VAE (encoder/decoder at 128x128)."""
+    from facedit.train.export import export_vae
+    from facedit.train.vae import train_vae
+
+    cache = cache or _default_cache() / "prepared-128"
+    model = train_vae(cache, run_dir, minutes=minutes, threads=threads, kl_weight=kl_weight,
+                      grad_weight=grad_weight)
+    if export:
+        card = export_vae(model, cache, run_dir, export)
+        click.echo(json.dumps(card["metrics"], indent=1))

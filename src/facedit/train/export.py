@@ -1,0 +1,70 @@
+"""Turning a finished run into a shipped model folder with a model card of measured figures."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from facedit.data.dataset import PreparedSet
+from facedit.models.store import save_model
+
+LICENCE = ("Weights trained by facedit on CelebA (Liu et al., ICCV 2015) and UTKFace (Zhang et "
+           "al., CVPR 2017) images, which are for non-commercial research use only; these weights "
+           "inherit that restriction. The facedit code is MIT-licensed.")
+
+
+def _run_facts(cache: Path, run_dir: Path) -> dict:
+    options = json.loads((Path(run_dir) / "options.json").read_text())
+    state = torch.load(Path(run_dir) / "state.pt", map_location="cpu", weights_only=True)
+    log = [json.loads(line) for line in (Path(run_dir) / "log.jsonl").read_text().splitlines()]
+    return {"data": PreparedSet.summary(cache), "training": {
+        "options": options, "steps": int(state["step"]), "epochs_completed": int(state["epoch"]),
+        "seconds": round(float(state["elapsed"]), 1), "machine": "2-core CPU (AVX, no AVX2)",
+        "last_log": log[-1] if log else None}}
+
+
+def export_classifier(model, cache: Path, run_dir: Path, folder: Path) -> dict:
+    from facedit.train.classifier import evaluate
+
+    test = PreparedSet.load(cache, "test", in_memory=True)
+    metrics = evaluate(model, test)
+    card = {"model": "facedit attribute classifier", "resolution": 128,
+            "input": "aligned crop (facedit.align), RGB in [0, 1], (B, 3, 128, 128)",
+            "outputs": "40 CelebA attribute logits + age in years",
+            "metrics": {"split": "test (people never seen in training)", **metrics},
+            **_run_facts(cache, run_dir), "licence": LICENCE}
+    save_model(folder, model, model.config, card, half=True)
+    return card
+
+
+@torch.no_grad()
+def reconstruction_metrics(model, images: np.ndarray, batch: int = 64) -> dict:
+    """Mean PSNR (dB) and SSIM of mean-latent reconstructions of (N, S, S, 3) uint8 crops."""
+    from skimage.metrics import structural_similarity
+
+    from facedit.train.common import to_tensor, to_uint8
+
+    psnr, ssim = [], []
+    model.eval()
+    for i in range(0, len(images), batch):
+        x = to_tensor(images[i:i + batch])
+        out = model.decode(model.encode(x)[0])
+        mse = ((to_uint8(out).astype(np.float64) - images[i:i + batch]) ** 2).mean(axis=(1, 2, 3))
+        psnr += list(10 * np.log10(255.0 ** 2 / np.maximum(mse, 1e-10)))
+        ssim += [structural_similarity(a, b, channel_axis=2, data_range=255)
+                 for a, b in zip(to_uint8(out), images[i:i + batch])]
+    return {"psnr_db": float(np.mean(psnr)), "ssim": float(np.mean(ssim)), "images": len(psnr)}
+
+
+def export_vae(model, cache: Path, run_dir: Path, folder: Path) -> dict:
+    test = PreparedSet.load(cache, "test", in_memory=True)
+    metrics = reconstruction_metrics(model, test.images)
+    card = {"model": "facedit face VAE", "resolution": model.config.size,
+            "input": "aligned crop (facedit.align), RGB in [0, 1], (B, 3, 128, 128)",
+            "latent": model.config.latent,
+            "metrics": {"split": "test (people never seen in training)", "reconstruction": metrics},
+            **_run_facts(cache, run_dir), "licence": LICENCE}
+    save_model(folder, model, model.config, card, half=True)
+    return card

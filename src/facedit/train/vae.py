@@ -1,0 +1,106 @@
+"""Training facedit's face VAE (`facedit train model`).
+
+Loss per image: L1 of pixels + `grad_weight` x L1 of image gradients (rewards sharp edges, which
+plain pixel losses blur away) + `kl_weight` x KL divergence (weak: enough for a smooth latent in
+which attributes are linear, not so much that faces blur), all summed per image and divided by the
+number of pixel values. A grid of validation reconstructions and random samples is written each
+epoch.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from facedit.data.dataset import PreparedSet
+from facedit.draw import grid
+from facedit.io import save_image
+from facedit.models.vae import FaceVAE, VAEConfig
+from facedit.train.common import Run, epoch_batches, reached, to_tensor, to_uint8
+
+
+def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
+
+
+def vae_loss(recon, target, mu, logvar, kl_weight: float, grad_weight: float) -> dict:
+    values = target[0].numel()
+    l1 = (recon - target).abs().flatten(1).sum(1)
+    (rx, ry), (tx, ty) = image_gradients(recon), image_gradients(target)
+    grad = (rx - tx).abs().flatten(1).sum(1) + (ry - ty).abs().flatten(1).sum(1)
+    kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+    total = (l1 + grad_weight * grad + kl_weight * kl).mean() / values
+    return {"loss": total, "l1": l1.mean() / values, "grad": grad.mean() / values, "kl": kl.mean()}
+
+
+def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32,
+              lr: float = 1e-3, kl_weight: float = 0.05, grad_weight: float = 0.5,
+              threads: int = 1, seed: int = 0, max_steps: int | None = None,
+              log_every: int = 20, config: VAEConfig = VAEConfig()) -> FaceVAE:
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    run = Run(run_dir, dict(kind="vae", cache=str(cache), minutes=minutes, batch=batch, lr=lr,
+                            kl_weight=kl_weight, grad_weight=grad_weight, threads=threads,
+                            seed=seed, config=config.to_dict()))
+    train = PreparedSet.load(cache, "train", in_memory=True)
+    val = PreparedSet.load(cache, "val", in_memory=True)
+    model = FaceVAE(config)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.5, 0.999))
+    epoch, step = 0, 0
+    state = run.load_state()
+    if state:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optim"])
+        epoch, step = int(state["epoch"]), int(state["step"])
+    budget = minutes * 60
+    fixed = to_tensor(val.images[np.linspace(0, len(val) - 1, 8).astype(int)])
+    noise = torch.randn(8, config.latent, generator=torch.Generator().manual_seed(seed))
+    last_save = time.time()
+    while run.elapsed() < budget and not reached(step, max_steps):
+        rng = np.random.default_rng(seed + epoch)
+        model.train()
+        bar = tqdm(epoch_batches(len(train), batch, rng), total=len(train) // batch,
+                   desc=f"vae epoch {epoch}", unit="batch")
+        for idx in bar:
+            frac = min(1.0, run.elapsed() / budget)
+            for g in opt.param_groups:  # cosine decay to 5% over the time budget
+                g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+            x = to_tensor(train.images[idx], flip=rng.random(len(idx)) < 0.5)
+            recon, mu, logvar = model(x)
+            losses = vae_loss(recon, x, mu, logvar, kl_weight, grad_weight)
+            opt.zero_grad(set_to_none=True)
+            losses["loss"].backward()
+            opt.step()
+            step += 1
+            if step % log_every == 0:
+                row = {k: v.item() for k, v in losses.items()}
+                run.log(step=step, epoch=epoch, lr=opt.param_groups[0]["lr"],
+                        elapsed=run.elapsed(), **row)
+                bar.set_postfix(l1=f"{row['l1']:.4f}", kl=f"{row['kl']:.0f}")
+            if time.time() - last_save > 300:
+                run.save_state(model=model.state_dict(), optim=opt.state_dict(), epoch=epoch,
+                               step=step)
+                last_save = time.time()
+            if run.elapsed() >= budget or reached(step, max_steps):
+                break
+        else:
+            epoch += 1
+        write_grid(model, fixed, noise, run.folder / f"grid_{epoch:03d}.png")
+        run.save_state(model=model.state_dict(), optim=opt.state_dict(), epoch=epoch, step=step)
+        last_save = time.time()
+    return model.eval()
+
+
+@torch.no_grad()
+def write_grid(model: FaceVAE, images: torch.Tensor, noise: torch.Tensor, path: Path) -> None:
+    """Rows: inputs, reconstructions, random samples."""
+    model.eval()
+    recon = model.decode(model.encode(images)[0])
+    samples = model.decode(noise)
+    tiles = [*to_uint8(images), *to_uint8(recon), *to_uint8(samples)]
+    save_image(path, grid(tiles, columns=len(images)))
+    model.train()
