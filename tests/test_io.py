@@ -3,6 +3,8 @@ ImageError, and saves never leave a partial file."""
 from __future__ import annotations
 
 import io
+import os
+import stat
 
 import cv2
 import numpy as np
@@ -146,6 +148,15 @@ def test_save_and_load_png_round_trip(tmp_path, astronaut):
     path = save_image(tmp_path / "a.png", astronaut)
     np.testing.assert_array_equal(load_image(path), astronaut)
     assert [p.name for p in tmp_path.iterdir()] == ["a.png"]
+
+
+def test_saved_file_gets_the_ordinary_permissions(tmp_path, astronaut):
+    old = os.umask(0o022)
+    try:
+        path = save_image(tmp_path / "shared.png", astronaut)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # not the 0o600 of a temporary file
 
 
 def test_atomic_output_leaves_nothing_when_the_writer_raises(tmp_path):

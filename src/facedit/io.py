@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import io as _io
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Iterator, Union
 
@@ -184,16 +184,25 @@ def atomic_output(path: Union[str, os.PathLike]) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part" + target.suffix,
-                               dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _new_file_beside(target)
     try:
         yield tmp_path
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _new_file_beside(target: Path) -> Path:
+    """A new empty hidden file next to `target`, with the mode an ordinary new file gets (0o666
+    less the umask): mkstemp's 0o600 would leave every output readable by its owner only."""
+    while True:
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part{target.suffix}")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:  # a name clash with another writer: draw a new name
+            continue
 
 
 def save_image(path: Union[str, os.PathLike], image: np.ndarray, quality: int = 95) -> Path:
