@@ -23,7 +23,8 @@ def draw_overlay(image: np.ndarray, faces: Sequence[Face], person: np.ndarray | 
     Args:
         image: (H, W, 3) uint8 RGB.
         faces: faces in the image's pixel frame.
-        person: optional (H, W) person probability; the background is darkened.
+        person: optional (H, W) person probability; the background is darkened and the hair
+            and head outlines are cut to the person, as `region_mask` cuts them.
     Returns:
         (H, W, 3) uint8 RGB.
     """
@@ -35,7 +36,7 @@ def draw_overlay(image: np.ndarray, faces: Sequence[Face], person: np.ndarray | 
     thick = max(1, int(round(scale)))
     for face in faces:
         for name in regions:
-            mask = region_mask(face, name, image.shape[:2]).astype(np.uint8)
+            mask = region_mask(face, name, image.shape[:2], person=person).astype(np.uint8)
             contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
             cv2.drawContours(out, contours, -1, OVERLAY_COLOURS.get(name, (255, 255, 255)), thick,
                              cv2.LINE_AA)
