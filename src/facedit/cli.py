@@ -87,8 +87,8 @@ def run() -> None:  # pragma: no cover - console entry for `python -m facedit`
 
 
 def _default_cache() -> Path:
-    import os
-    return Path(os.environ.get("FACEDIT_CACHE", Path.home() / ".cache" / "facedit"))
+    from facedit.paths import cache_dir
+    return cache_dir()
 
 
 @main.group("data")
@@ -166,3 +166,230 @@ def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_we
     if export:
         card = export_vae(model, cache, run_dir, export)
         click.echo(json.dumps(card["metrics"], indent=1))
+
+
+# -- editing -------------------------------------------------------------------------------------
+
+def _edit_options(fn):
+    """Options shared by the editing commands."""
+    for decorator in reversed([
+        click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
+                     help="Edited photo (PNG/JPEG/WebP) [default: PHOTO_STEM_<edit>.png]."),
+        click.option("--model", default="builtin", show_default=True,
+                     help="Model: builtin, or builtin:FOLDER."),
+        click.option("--all-faces", is_flag=True, help="Edit every face, not only the largest."),
+        click.option("--frames", default=10, show_default=True, type=click.IntRange(2, 100),
+                     help="Frames of the GIF / grid."),
+        click.option("--gif", type=click.Path(path_type=Path), default=None,
+                     help="Also write an animation of the edit."),
+        click.option("--grid", type=click.Path(path_type=Path), default=None,
+                     help="Also write the frames side by side."),
+        click.option("--crops", is_flag=True,
+                     help="GIF and grid show the aligned face crop instead of the whole photo."),
+    ]):
+        fn = decorator(fn)
+    return fn
+
+
+def _load_photo(photo: Path):
+    from facedit.io import load_image
+    return load_image(photo)
+
+
+def _editor(model: str):
+    from facedit.edit import Editor
+    return Editor.load(model)
+
+
+def _write_frames(editor, photo, face, crops, gif, grid_path, frames_are_crops: bool, tag: str):
+    from facedit.animate import save_gif, save_grid
+
+    if not (gif or grid_path):
+        return
+    frames = crops if frames_are_crops else [_fit512(f) for f in
+                                              editor.paste_frames(photo, face, crops)]
+    if gif:
+        click.echo(f"gif: {save_gif(gif, frames)}")
+    if grid_path:
+        labels = [f"{tag} {i / (len(frames) - 1):.2f}" for i in range(len(frames))]
+        click.echo(f"grid: {save_grid(grid_path, frames, labels=labels, cell=256)}")
+
+
+def _fit512(image):
+    import cv2
+    h, w = image.shape[:2]
+    s = min(1.0, 512 / max(h, w))
+    return image if s == 1.0 else cv2.resize(image, (round(w * s), round(h * s)),
+                                             interpolation=cv2.INTER_AREA)
+
+
+def _run_edit(photo: Path, strengths: dict, raw: bool, out, model, all_faces, frames, gif,
+              grid, crops, tag: str) -> None:
+    from facedit.io import save_image
+
+    editor = _editor(model)
+    image = _load_photo(photo)
+    faces = editor.encode(image, all_faces=all_faces, label=str(photo))
+    result = editor.edit(image, strengths, raw=raw, faces=faces, label=str(photo))
+    out = out or photo.with_name(f"{photo.stem}_{tag}.png")
+    save_image(out, result.photo)
+    for i, (steps, before, after) in enumerate(zip(result.steps, result.before, result.after)):
+        parts = [f"{n}: {before.get(n, float('nan')):.2f} -> {after.get(n, float('nan')):.2f} "
+                 f"(step {steps[n]:+.2f})" for n in steps]
+        click.echo(f"face {i}: " + "; ".join(parts))
+    click.echo(f"photo: {out}")
+    if gif or grid:
+        frames_ = editor.sweep(faces[0], result.steps[0], frames)
+        _write_frames(editor, image, faces[0], frames_, gif, grid, crops, tag)
+
+
+def _parse_attribute_args(args: list[str]) -> dict[str, str]:
+    """`--smile 0.95 --eyeglasses=0.05` -> {"smile": "0.95", "eyeglasses": "0.05"}."""
+    from facedit.errors import ConfigError
+
+    out, i = {}, 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--"):
+            raise ConfigError(f"unexpected argument {arg!r}; attributes go as --NAME VALUE")
+        name, eq, value = arg[2:].partition("=")
+        if not eq:
+            if i + 1 >= len(args):
+                raise ConfigError(f"--{name}: missing its value")
+            value, i = args[i + 1], i + 1
+        out[name] = value
+        i += 1
+    return out
+
+
+@main.command("edit", context_settings={"ignore_unknown_options": True,
+                                        "allow_extra_args": True})
+@click.argument("photo", type=click.Path(path_type=Path))
+@click.option("--raw", is_flag=True, help="Values are raw latent steps (in standard deviations "
+              "along the direction), not target probabilities.")
+@_edit_options
+@click.pass_context
+def edit_cmd(ctx, photo, raw, out, model, all_faces, frames, gif, grid, crops) -> None:
+    """Edit attributes: `facedit edit PHOTO --smile 0.95 --eyeglasses 0.05 -o OUT`.
+
+    Each --ATTRIBUTE VALUE asks for the judge's probability of that attribute after the edit
+    (age: years). `facedit attributes` lists the names.
+    """
+    strengths = _parse_attribute_args(ctx.args)
+    if not strengths:
+        raise click.UsageError("name at least one attribute, e.g. --smile 0.95")
+    _run_edit(photo, strengths, raw, out, model, all_faces, frames, gif, grid, crops, "edit")
+
+
+@main.command("smile")
+@click.argument("photo", type=click.Path(path_type=Path))
+@click.option("--strength", default=0.95, show_default=True, type=float,
+              help="Target probability of a smile.")
+@_edit_options
+def smile_cmd(photo, strength, out, model, all_faces, frames, gif, grid, crops) -> None:
+    """Make the person smile (the second source's first task)."""
+    _run_edit(photo, {"smiling": strength}, False, out, model, all_faces, frames, gif, grid,
+              crops, "smile")
+
+
+@main.command("glasses")
+@click.argument("photo", type=click.Path(path_type=Path))
+@click.option("--add/--remove", "add", default=True, help="Add or remove eyeglasses.")
+@_edit_options
+def glasses_cmd(photo, add, out, model, all_faces, frames, gif, grid, crops) -> None:
+    """Add or remove eyeglasses (the second source's second task)."""
+    _run_edit(photo, {"eyeglasses": 0.95 if add else 0.05}, False, out, model, all_faces,
+              frames, gif, grid, crops, "glasses_on" if add else "glasses_off")
+
+
+@main.command("mirror")
+@click.argument("photo", type=click.Path(path_type=Path))
+@_edit_options
+def mirror_cmd(photo, out, model, all_faces, frames, gif, grid, crops) -> None:
+    """Morph the face into its left-right mirror image (the second source's third task)."""
+    from facedit.io import save_image
+
+    editor = _editor(model)
+    image = _load_photo(photo)
+    face = editor.encode(image, label=str(photo))[0]
+    seq = editor.morph(face, editor.mirror_face(face), frames)
+    out = out or photo.with_name(f"{photo.stem}_mirror.png")
+    save_image(out, editor.paste_frames(image, face, [seq[-1]])[0])
+    click.echo(f"photo: {out}")
+    _write_frames(editor, image, face, seq, gif, grid, crops, "mirror")
+
+
+@main.command("interpolate")
+@click.argument("photo_a", type=click.Path(path_type=Path))
+@click.argument("photo_b", type=click.Path(path_type=Path))
+@_edit_options
+def interpolate_cmd(photo_a, photo_b, out, model, all_faces, frames, gif, grid, crops) -> None:
+    """Morph the face of PHOTO_A into the face of PHOTO_B (in PHOTO_A's photo)."""
+    from facedit.io import save_image
+
+    editor = _editor(model)
+    image = _load_photo(photo_a)
+    a = editor.encode(image, label=str(photo_a))[0]
+    b = editor.encode(_load_photo(photo_b), label=str(photo_b))[0]
+    seq = editor.morph(a, b, frames)
+    out = out or photo_a.with_name(f"{photo_a.stem}_to_{photo_b.stem}.png")
+    save_image(out, editor.paste_frames(image, a, [seq[len(seq) // 2]])[0])
+    click.echo(f"photo (midpoint): {out}")
+    _write_frames(editor, image, a, seq, gif, grid, crops, "morph")
+
+
+@main.command("attributes")
+@click.option("--model", default="builtin", show_default=True)
+def attributes_cmd(model: str) -> None:
+    """List the editable attributes with their groups and regions."""
+    from facedit.attributes import ATTRIBUTES
+
+    editor = _editor(model)
+    for name in editor.directions.names:
+        attr = ATTRIBUTES.get(name)
+        meta = editor.directions.meta.get(name, {})
+        group = attr.group if attr else meta.get("group", "custom")
+        click.echo(f"{name:22s} {group:14s} regions={','.join(meta.get('regions', []))}")
+
+
+@main.group("directions")
+def directions_group() -> None:
+    """Learn, add and list attribute directions."""
+
+
+@directions_group.command("learn")
+@click.option("--data", "cache", type=click.Path(path_type=Path), default=None,
+              help="Prepared set [default: $FACEDIT_CACHE/prepared-128].")
+@click.option("--model", default="builtin", show_default=True)
+@click.option("--method", type=click.Choice(["svm", "mean"]), default="svm", show_default=True)
+@click.option("--no-condition", is_flag=True, help="Do not orthogonalise to correlated "
+              "protected attributes.")
+@click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
+              help="Directions folder to write (e.g. src/facedit/weights/vae/directions).")
+def directions_learn_cmd(cache, model, method, no_condition, out) -> None:
+    """Learn every attribute's direction from the prepared set's labels."""
+    from facedit.models.backend import load_backend
+    from facedit.train.directions import learn_directions
+
+    cache = cache or _default_cache() / "prepared-128"
+    ds = learn_directions(load_backend(model), cache, method=method, condition=not no_condition)
+    ds.save(out)
+    click.echo(f"{len(ds.names)} directions: {out}")
+
+
+@directions_group.command("add")
+@click.argument("name")
+@click.option("--pos", type=click.Path(path_type=Path), required=True,
+              help="Folder of photos that have the attribute.")
+@click.option("--neg", type=click.Path(path_type=Path), required=True,
+              help="Folder of photos that do not.")
+@click.option("--model", default="builtin", show_default=True)
+@click.option("--region", "regions", multiple=True, default=("head",), show_default=True,
+              help="Region(s) the edit may change (see facedit.masks.REGIONS).")
+def directions_add_cmd(name, pos, neg, model, regions) -> None:
+    """Add a new attribute from example photos, orthogonal to the existing directions."""
+    from facedit.custom import add_direction
+
+    folder, meta = add_direction(name, pos, neg, model, regions)
+    click.echo(f"added {name!r} ({meta['positives']} positive, {meta['negatives']} negative "
+               f"photos) to {folder}")

@@ -202,3 +202,9 @@ def _hair(face, shape):
     forehead_top = _forehead(face, shape) * (1 - _below(face, shape, BROW_LEFT + BROW_RIGHT,
                                                         extra=-0.35 * _eye_distance(face)))
     return np.maximum(_head(face, shape) * (1 - _face(face, shape)), forehead_top)
+
+
+@region("mouth_area")
+def _mouth_area(face, shape):
+    """The mouth with the skin around it that a smile moves (cheek folds, chin)."""
+    return _dilate(_mouth(face, shape), 0.3 * _eye_distance(face)) * _face(face, shape)

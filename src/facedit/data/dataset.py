@@ -49,6 +49,16 @@ class PreparedSet:
                    gender=labels["gender"][idx], source=labels["source"][idx],
                    name=labels["name"][idx])
 
+    def subset(self, keep: np.ndarray) -> "PreparedSet":
+        """The rows where the (N,) bool `keep` is True."""
+        idx = np.flatnonzero(keep)
+        return PreparedSet(self.images[idx], self.mesh[idx], self.attrs[idx], self.age[idx],
+                           self.gender[idx], self.source[idx], self.name[idx])
+
+    def from_sources(self, sources: tuple[str, ...]) -> "PreparedSet":
+        """Only the rows of the given sources (e.g. ("celeba_aligned", "celeba_wild"))."""
+        return self.subset(np.isin(self.source, sources))
+
     @staticmethod
     def summary(cache: Path) -> dict:
         return json.loads((Path(cache) / "summary.json").read_text())

@@ -20,6 +20,10 @@ from facedit.data.dataset import PreparedSet
 from facedit.draw import grid
 from facedit.io import save_image
 from facedit.models.vae import FaceVAE, VAEConfig
+
+# UTKFace's crops are tight: the canonical crop reaches far outside them and the reflected border
+# would teach the model kaleidoscope faces. The model learns from CelebA's looser crops only.
+CELEBA_SOURCES = ("celeba_aligned", "celeba_wild")
 from facedit.train.common import Run, epoch_batches, reached, to_tensor, to_uint8
 
 
@@ -40,14 +44,15 @@ def vae_loss(recon, target, mu, logvar, kl_weight: float, grad_weight: float) ->
 def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32,
               lr: float = 1e-3, kl_weight: float = 0.05, grad_weight: float = 0.5,
               threads: int = 1, seed: int = 0, max_steps: int | None = None,
-              log_every: int = 20, config: VAEConfig = VAEConfig()) -> FaceVAE:
+              log_every: int = 20, config: VAEConfig = VAEConfig(),
+              sources: tuple[str, ...] = CELEBA_SOURCES) -> FaceVAE:
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     run = Run(run_dir, dict(kind="vae", cache=str(cache), minutes=minutes, batch=batch, lr=lr,
                             kl_weight=kl_weight, grad_weight=grad_weight, threads=threads,
-                            seed=seed, config=config.to_dict()))
-    train = PreparedSet.load(cache, "train", in_memory=True)
-    val = PreparedSet.load(cache, "val", in_memory=True)
+                            seed=seed, config=config.to_dict(), sources=sources))
+    train = PreparedSet.load(cache, "train", in_memory=True).from_sources(sources)
+    val = PreparedSet.load(cache, "val", in_memory=True).from_sources(sources)
     model = FaceVAE(config)
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.5, 0.999))
     epoch, step = 0, 0

@@ -1,0 +1,311 @@
+"""The editing pipeline: photo in, edited photo out at its own resolution, nothing else changed.
+
+    photo -> detect + align (blend-size crop) -> model-size crop -> encode -> latent
+          -> + sum(step_i * scale_i * direction_i) -> decode -> residual (edited - unedited decode)
+          -> added to the real crop inside the attributes' regions (feathered)
+          -> paste the change back into the photo
+
+Strengths are asked for as the judge's target probability (`{"smiling": 0.95}`), solved per face
+by a short search along the direction, or as raw steps (`raw=True`) in standard deviations of the
+training latents along the direction.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from facedit.align import AlignedFace, detect_and_align, paste_back
+from facedit.attributes import ATTRIBUTES, Attribute, resolve
+from facedit.blend import apply_residual, crossfade, region_weight, upsample_residual
+from facedit.directions import DirectionSet
+from facedit.errors import ConfigError, check_image_array
+from facedit.paths import user_directions
+
+CALIBRATION_POINTS = 8  # candidates per search round; two rounds per attribute
+AGE_RANGE = (1.0, 100.0)
+
+
+@dataclass
+class EncodedFace:
+    """One face of a photo, aligned and encoded once, ready for any number of edits.
+
+    aligned: the blend-size crop and its transform. small: (s, s, 3) uint8 model-size crop.
+    latent: (D,) float32. base: (s, s, 3) float32 decoding of `latent` (0..255).
+    """
+
+    aligned: AlignedFace
+    small: np.ndarray
+    latent: np.ndarray
+    base: np.ndarray
+    _weights: dict = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class EditResult:
+    """photo: (H, W, 3) uint8, the edited photo. crops: edited blend-size crops, one per face.
+    steps: raw steps used per face. before/after: the judge's readings of the edited attributes."""
+
+    photo: np.ndarray
+    crops: list[np.ndarray]
+    steps: list[dict[str, float]]
+    before: list[dict[str, float]]
+    after: list[dict[str, float]]
+
+
+class Editor:
+    """Edits faces in photos with a latent model, its directions and a judge.
+
+    Example:
+        >>> editor = Editor.load()                                   # doctest: +SKIP
+        >>> result = editor.edit(photo, {"smile": 0.95})             # doctest: +SKIP
+    """
+
+    def __init__(self, model, directions: DirectionSet, judge=None, detector=None,
+                 blend_size: int = 256, margin: float = 0.06):
+        from facedit.faces import FaceDetector
+
+        if directions.dim != model.latent_dim:
+            raise ConfigError(f"directions have {directions.dim} dimensions, the model's latent "
+                              f"has {model.latent_dim}")
+        self.model = model
+        self.directions = directions
+        self.judge = judge
+        self.detector = detector or FaceDetector()
+        self.blend_size = blend_size
+        self.margin = margin  # feather width as a fraction of the crop side (21 px at 256... 512)
+
+    @classmethod
+    def load(cls, model: str = "builtin", directions: Path | None = None, **kwargs) -> "Editor":
+        """An editor for a model spec (see `facedit.models.backend`) with its shipped directions."""
+        from facedit.judge import Judge
+        from facedit.models import WEIGHTS
+        from facedit.models.backend import load_backend
+
+        backend = load_backend(model)
+        _, _, path = model.partition(":")
+        folder = directions or (Path(path) if path else WEIGHTS / "vae") / "directions"
+        ds = DirectionSet.load(folder)
+        user = user_directions(model)
+        if directions is None and (user / "directions.json").exists():
+            extra = DirectionSet.load(user)
+            for name, vector in zip(extra.names, extra.vectors):
+                ds.add(name, vector, **extra.meta.get(name, {}))
+        return cls(backend, ds, judge=Judge(), **kwargs)
+
+    def attribute(self, name: str) -> Attribute:
+        """The catalogue attribute `name`, or a custom one added with `facedit directions add`."""
+        key = name.strip().lower()
+        if key in self.directions and key not in ATTRIBUTES:
+            meta = self.directions.meta.get(key, {})
+            return Attribute(key, key, tuple(meta.get("regions", ("head",))), "custom",
+                             float(meta.get("max_step", 3.0)))
+        return resolve(name)
+
+    # -- encoding -------------------------------------------------------------------------------
+
+    def encode(self, photo: np.ndarray, all_faces: bool = False,
+               label: str = "photo") -> list[EncodedFace]:
+        """Align and encode the largest face (or all faces) of an (H, W, 3) uint8 RGB photo."""
+        check_image_array(photo, label)
+        aligned = detect_and_align(photo, self.detector, self.blend_size, all_faces, label)
+        return self.encode_aligned(aligned)
+
+    def encode_aligned(self, aligned: list[AlignedFace]) -> list[EncodedFace]:
+        smalls = np.stack([self._to_model_size(a.crop) for a in aligned])
+        latents = self.model.encode(smalls)
+        bases = self.model.decode(latents)
+        return [EncodedFace(a, s, z, b) for a, s, z, b in zip(aligned, smalls, latents, bases)]
+
+    def _to_model_size(self, crop: np.ndarray) -> np.ndarray:
+        s = self.model.size
+        if crop.shape[0] == s:
+            return crop
+        return cv2.resize(crop, (s, s), interpolation=cv2.INTER_AREA)
+
+    # -- strengths ------------------------------------------------------------------------------
+
+    def parse_strengths(self, strengths: dict[str, float], raw: bool) -> dict[str, float]:
+        """Validate `{attribute: value}`; returns `{canonical name: value}`."""
+        out = {}
+        for name, value in strengths.items():
+            attr = self.attribute(name)
+            if attr.name not in self.directions:
+                raise ConfigError(f"attribute {attr.name!r} has no direction for this model")
+            try:
+                v = float(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{name}: expected a number, got {value!r}") from None
+            if not math.isfinite(v):
+                raise ConfigError(f"{name}: expected a finite number, got {value!r}")
+            if raw:
+                limit = 4 * attr.max_step
+                if abs(v) > limit:
+                    raise ConfigError(f"{name}: raw step {v} is outside [-{limit}, {limit}]")
+            elif attr.group == "custom":
+                raise ConfigError(f"{name}: a custom attribute has no judge reading; edit it "
+                                  f"with raw steps (--raw)")
+            elif attr.name == "age" and not AGE_RANGE[0] <= v <= AGE_RANGE[1]:
+                raise ConfigError(f"age: expected a target age in years in {list(AGE_RANGE)}, "
+                                  f"got {v}")
+            elif attr.name != "age" and not 0.0 <= v <= 1.0:
+                raise ConfigError(f"{name}: expected a target probability in [0, 1], got {v} "
+                                  f"(use --raw for latent steps)")
+            out[attr.name] = v
+        return out
+
+    def shift(self, latent: np.ndarray, steps: dict[str, float]) -> np.ndarray:
+        """latent + sum(step * scale * direction). (D,) -> (D,)"""
+        z = latent.astype(np.float32).copy()
+        for name, step in steps.items():
+            scale = float(self.directions.meta.get(name, {}).get("scale", 1.0))
+            z += np.float32(step * scale) * self.directions[name]
+        return z
+
+    def weight(self, face: EncodedFace, names, small: bool = False) -> np.ndarray:
+        """The feathered union of the named attributes' regions, at blend or model size."""
+        regions = tuple(sorted({r for n in names for r in self.attribute(n).regions}))
+        if regions not in face._weights:
+            size = self.blend_size
+            big = region_weight(face.aligned.face, regions, size, self.margin * size)
+            s = self.model.size
+            face._weights[regions] = (big, cv2.resize(big, (s, s), interpolation=cv2.INTER_AREA))
+        return face._weights[regions][1 if small else 0]
+
+    def solve_steps(self, face: EncodedFace, targets: dict[str, float]) -> dict[str, float]:
+        """Raw steps that bring the judge's reading of each attribute to its target, one attribute
+        after the other (each search holds the steps already solved)."""
+        steps: dict[str, float] = {}
+        for name, target in targets.items():
+            steps[name] = self._solve_one(face, self.attribute(name), target, dict(steps), targets)
+        return steps
+
+    def _solve_one(self, face: EncodedFace, attr: Attribute, target: float,
+                   fixed: dict[str, float], names) -> float:
+        label = attr.label
+        current = float(self.judge.value(self._small_renders(face, [fixed], names), label)[0])
+        if abs(current - target) < 1e-3:
+            return 0.0
+        sign = 1.0 if target > current else -1.0
+        lo, hi, v_lo = 0.0, sign * attr.max_step, current
+        for _ in range(2):  # coarse search, then a finer one inside the bracket
+            candidates = np.linspace(lo, hi, CALIBRATION_POINTS + 1)[1:]
+            trials = [{**fixed, attr.name: float(c)} for c in candidates]
+            values = self.judge.value(self._small_renders(face, trials, names), label)
+            crossed = np.flatnonzero((values - target) * sign >= 0)
+            if len(crossed) == 0:
+                return float(candidates[-1])  # out of reach: the strongest allowed step
+            k = int(crossed[0])
+            prev_c = lo if k == 0 else float(candidates[k - 1])
+            prev_v = v_lo if k == 0 else float(values[k - 1])
+            lo, hi, v_lo, v_hi = prev_c, float(candidates[k]), prev_v, float(values[k])
+        # Linear interpolation inside the final bracket.
+        frac = 0.0 if v_hi == v_lo else np.clip((target - v_lo) / (v_hi - v_lo), 0.0, 1.0)
+        return float(lo + frac * (hi - lo))
+
+    def _small_renders(self, face: EncodedFace, step_sets, names) -> np.ndarray:
+        """Model-size blended crops (B, s, s, 3) float32 for several step sets, in one decode."""
+        latents = np.stack([self.shift(face.latent, steps) for steps in step_sets])
+        decoded = self.model.decode(latents)
+        w = self.weight(face, names, small=True)[None, :, :, None]
+        return np.clip(face.small.astype(np.float32) + (decoded - face.base) * w, 0, 255)
+
+    # -- rendering ------------------------------------------------------------------------------
+
+    def render(self, face: EncodedFace, steps: dict[str, float]) -> np.ndarray:
+        """The blend-size crop with the edit of raw `steps` applied. (S, S, 3) uint8."""
+        if not any(steps.values()):
+            return face.aligned.crop.copy()
+        edited = self.model.decode(self.shift(face.latent, steps)[None])[0]
+        residual = upsample_residual(edited - face.base, self.blend_size)
+        return apply_residual(face.aligned.crop, residual, self.weight(face, steps))
+
+    def edit(self, photo: np.ndarray, strengths: dict[str, float], raw: bool = False,
+             all_faces: bool = False, faces: list[EncodedFace] | None = None,
+             label: str = "photo") -> EditResult:
+        """Edit the largest face (or every face) of `photo`.
+
+        Args:
+            photo: (H, W, 3) uint8 RGB.
+            strengths: {attribute: target probability in [0, 1]} (age: target years), or raw
+                steps with `raw=True`.
+            faces: already encoded faces of this photo (skips detection and encoding).
+        """
+        # 1. check inputs
+        check_image_array(photo, label)
+        wanted = self.parse_strengths(strengths, raw)
+        if not raw and self.judge is None:
+            raise ConfigError("calibrated strengths need a judge; pass raw=True for raw steps")
+        # 2. align and encode
+        faces = faces if faces is not None else self.encode(photo, all_faces, label)
+        # 3. solve the steps, 4. render each face, 5. paste the changes back
+        out, crops, steps_used = photo, [], []
+        for face in faces:
+            steps = dict(wanted) if raw else self.solve_steps(face, wanted)
+            crop = self.render(face, steps)
+            if any(steps.values()):
+                out = paste_back(out, face.aligned, crop)
+            crops.append(crop)
+            steps_used.append(steps)
+        # 6. the judge's readings before and after
+        before, after = self._readings(faces, crops, wanted)
+        return EditResult(out, crops, steps_used, before, after)
+
+    def _readings(self, faces, crops, wanted):
+        if self.judge is None or not wanted:
+            return [{} for _ in faces], [{} for _ in faces]
+        small = lambda imgs: np.stack([self._to_model_size(c) for c in imgs])  # noqa: E731
+        readings = []
+        for imgs in ([f.aligned.crop for f in faces], crops):
+            probs, ages = self.judge.score(small(imgs))
+            readings.append([{n: float(ages[i] if n == "age" else
+                                       probs[i, self.judge.attributes.index(self.attribute(n).label)])
+                              for n in wanted} for i in range(len(imgs))])
+        return readings[0], readings[1]
+
+    def sweep(self, face: EncodedFace, steps: dict[str, float], frames: int) -> list[np.ndarray]:
+        """Blend-size crops with the edit growing from nothing to `steps` over `frames` frames."""
+        if frames < 2:
+            raise ConfigError(f"frames: expected at least 2, got {frames}")
+        return [self.render(face, {n: float(t) * v for n, v in steps.items()})
+                for t in np.linspace(0.0, 1.0, frames)]
+
+    # -- morphs ---------------------------------------------------------------------------------
+
+    def mirror_face(self, face: EncodedFace) -> EncodedFace:
+        """The face's left-right mirror image, encoded (its crop is the flipped crop)."""
+        from facedit.align import AlignedFace
+
+        flipped = np.ascontiguousarray(face.aligned.crop[:, ::-1])
+        mirrored = AlignedFace(flipped, face.aligned.matrix, face.aligned.face,
+                               face.aligned.photo_shape)
+        small = self._to_model_size(flipped)
+        z = self.model.encode(small[None])[0]
+        return EncodedFace(mirrored, small, z, self.model.decode(z[None])[0])
+
+    def morph(self, a: EncodedFace, b: EncodedFace, frames: int = 10) -> list[np.ndarray]:
+        """`frames` blend-size crops from face `a` to face `b` (both ends exact), the in-between
+        faces from the model's interpolated codes carried onto both real crops. uint8 each."""
+        if frames < 2:
+            raise ConfigError(f"frames: expected at least 2, got {frames}")
+        ts = np.linspace(0.0, 1.0, frames)
+        latents = np.stack([(1 - t) * a.latent + t * b.latent for t in ts]).astype(np.float32)
+        decoded = self.model.decode(latents)
+        out = []
+        for t, dec in zip(ts, decoded):
+            res_a = upsample_residual(dec - a.base, self.blend_size)
+            res_b = upsample_residual(dec - b.base, self.blend_size)
+            frame = crossfade(a.aligned.crop, b.aligned.crop, res_a, res_b, float(t))
+            out.append(np.clip(np.rint(frame), 0, 255).astype(np.uint8))
+        return out
+
+    def paste_frames(self, photo: np.ndarray, face: EncodedFace,
+                     frames: list[np.ndarray]) -> list[np.ndarray]:
+        """Each blend-size crop pasted back into the photo under the head region."""
+        from facedit.masks import default_paste_mask
+
+        mask = default_paste_mask(face.aligned.face, self.blend_size)
+        return [paste_back(photo, face.aligned, f, mask) for f in frames]

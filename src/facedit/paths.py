@@ -1,0 +1,21 @@
+"""Where facedit keeps user data and caches (never hard-coded: environment first)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """$FACEDIT_CACHE, else ~/.cache/facedit: prepared training sets, projections."""
+    return Path(os.environ.get("FACEDIT_CACHE", Path.home() / ".cache" / "facedit"))
+
+
+def user_dir() -> Path:
+    """$FACEDIT_HOME, else ~/.facedit: the user's own directions and translations."""
+    return Path(os.environ.get("FACEDIT_HOME", Path.home() / ".facedit"))
+
+
+def user_directions(model_spec: str) -> Path:
+    """The folder of a user's added directions for one model."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_spec)
+    return user_dir() / "directions" / safe

@@ -1,0 +1,78 @@
+"""Learning a model's attribute directions from labelled latents (`facedit directions learn`).
+
+Every CelebA attribute gets a direction from the train split's codes (method: mean difference,
+or the normal of a linear SVM); `age` gets the ridge-regression direction of UTKFace ages. With
+`condition=True` each direction is made orthogonal to the directions of the protected attributes
+that correlate with it in the labels (InterFaceGAN's conditional manipulation), so that e.g. adding
+a smile does not also change sex or age. `scale` is the latents' standard deviation along the
+direction: raw steps are in those units.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from facedit.attributes import ATTRIBUTES
+from facedit.data.dataset import PreparedSet
+from facedit.data.sources import CELEBA_ATTRIBUTES
+from facedit.directions import (DirectionSet, correlated, linear_boundary, mean_difference,
+                                orthogonalize)
+from facedit.errors import ConfigError
+
+METHODS = {"mean": mean_difference, "svm": linear_boundary}
+# Attributes an edit of something else should leave alone (conditioning set).
+PROTECTED = ("Male", "Young", "Pale_Skin", "Eyeglasses", "Smiling", "Bald", "Wearing_Hat",
+             "Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair", "No_Beard", "Heavy_Makeup")
+
+
+def encode_set(model, images: np.ndarray, batch: int = 128) -> np.ndarray:
+    """Codes (N, D) of (N, S, S, 3) uint8 crops."""
+    out = [model.encode(np.ascontiguousarray(images[i:i + batch]))
+           for i in tqdm(range(0, len(images), batch), desc="encode", unit="batch")]
+    return np.concatenate(out)
+
+
+def age_direction(latents: np.ndarray, ages: np.ndarray, alpha: float = 10.0) -> np.ndarray:
+    """Unit direction along which ridge-regressed age grows. (D,)"""
+    from sklearn.linear_model import Ridge
+
+    reg = Ridge(alpha=alpha).fit(latents, ages)
+    w = reg.coef_.astype(np.float64)
+    return w / np.linalg.norm(w)
+
+
+def learn_directions(model, cache: Path, method: str = "svm", condition: bool = True,
+                     threshold: float = 0.25) -> DirectionSet:
+    if method not in METHODS:
+        raise ConfigError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    train = PreparedSet.load(cache, "train", in_memory=True)
+    celeba = train.from_sources(("celeba_aligned", "celeba_wild"))
+    utk = train.subset(train.age >= 0)
+    z = encode_set(model, celeba.images)
+    raw = {}
+    for j, label in enumerate(tqdm(CELEBA_ATTRIBUTES, desc=f"directions ({method})")):
+        raw[label] = METHODS[method](z, celeba.attrs[:, j] > 0)
+    z_utk = encode_set(model, utk.images)
+    raw["age"] = age_direction(z_utk, utk.age)
+    names, vectors, meta = [], [], {}
+    for label, d in raw.items():
+        others = []
+        if condition and label != "age":
+            j = CELEBA_ATTRIBUTES.index(label)
+            others = [CELEBA_ATTRIBUTES[k] for k in correlated(celeba.attrs, j, threshold)
+                      if CELEBA_ATTRIBUTES[k] in PROTECTED]
+            d = orthogonalize(d, np.stack([raw[o] for o in others])) if others else d
+        name = label.lower()
+        proj = (z_utk if label == "age" else z) @ d
+        names.append(name)
+        vectors.append(d)
+        meta[name] = {"label": label, "method": "ridge" if label == "age" else method,
+                      "orthogonal_to": [o.lower() for o in others],
+                      "scale": float(proj.std()), "max_step": ATTRIBUTES[name].max_step,
+                      "regions": list(ATTRIBUTES[name].regions), "group": ATTRIBUTES[name].group}
+    info = {"model": getattr(model, "name", "?"), "method": method, "conditioned": condition,
+            "correlation_threshold": threshold, "celeba_train_images": len(celeba),
+            "utkface_train_images": len(utk)}
+    return DirectionSet(names, np.stack(vectors), meta, info)
