@@ -23,8 +23,11 @@ def align_folder(source: Path, out: Path, size: int = 256, all_faces: bool = Fal
     out.mkdir(parents=True, exist_ok=True)
     detector = FaceDetector()
     report = {"images": len(files), "aligned": 0, "kept": 0, "skipped": []}
+    stems = [p.stem for p in files]
     for path in tqdm(files, desc="align", unit="img", disable=len(files) < 2):
-        first = out / f"{path.stem}.png"
+        # a.jpg and a.png in one folder must not share an output name
+        stem = path.stem if stems.count(path.stem) == 1 else path.name.replace(".", "_")
+        first = out / f"{stem}.png"
         if first.exists():  # finished in an earlier run
             report["kept"] += 1
             continue
@@ -35,7 +38,7 @@ def align_folder(source: Path, out: Path, size: int = 256, all_faces: bool = Fal
             continue
         # Later faces first, so that the first face's file marks a finished image.
         for i in reversed(range(len(crops))):
-            save_image(out / (f"{path.stem}.png" if i == 0 else f"{path.stem}_face{i}.png"),
+            save_image(out / (f"{stem}.png" if i == 0 else f"{stem}_face{i}.png"),
                        crops[i].crop)
         report["aligned"] += len(crops)
     with atomic_output(out / "align_report.json") as tmp:

@@ -34,7 +34,8 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS,
 
     Args:
         source: a file path, the encoded bytes of a file, a PIL image, or an array of shape
-            (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) of dtype uint8 or uint16.
+            (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) of dtype uint8 or uint16 (16-bit scale), or
+            float (taken as [0, 1] when its maximum is at most 1, else as 0..255).
         max_pixels: images with more pixels than this are refused before they are decoded.
         min_side: images whose shorter side is below this are refused.
 
@@ -208,13 +209,18 @@ def _new_file_beside(target: Path) -> Path:
 def save_image(path: Union[str, os.PathLike], image: np.ndarray, quality: int = 95) -> Path:
     """Write an (H, W, 3) uint8 RGB array atomically; the format follows the suffix."""
     target = Path(path)
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and
+                                                               image.shape[2] not in (3, 4)):
+        raise ImageError(f"{target}: can only save (H, W), (H, W, 3) or (H, W, 4) uint8 arrays, "
+                         f"got {image.shape} {image.dtype}")
     fmt = _SAVE_FORMATS.get(target.suffix.lower())
     if fmt is None:
         raise ImageError(f"{target}: unknown image suffix {target.suffix!r}; use one of "
                          f"{', '.join(sorted(_SAVE_FORMATS))}")
     with atomic_output(target) as tmp:
         params = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
-        Image.fromarray(np.asarray(image, dtype=np.uint8)).save(tmp, format=fmt, **params)
+        Image.fromarray(image).save(tmp, format=fmt, **params)
     return target
 
 

@@ -162,10 +162,15 @@ def _skin(face, shape):
 
 @region("jaw")
 def _jaw(face, shape):
-    """The face below the nose tip, and a band under the chin (where a double chin shows)."""
+    """The face below the nose tip, and the same shape moved down under the chin (where a double
+    chin shows), no wider than the jaw itself."""
     lower = _face(face, shape) * _below(face, shape, (4,))
-    under_chin = _dilate(lower, 0.35 * _eye_distance(face)) * _below(face, shape, (61, 291))
-    return np.maximum(lower, under_chin)
+    p = face.points5
+    ex = (p[1] - p[0]) / max(np.hypot(*(p[1] - p[0])), 1e-6)
+    shift = np.array([-ex[1], ex[0]]) * 0.35 * _eye_distance(face)  # towards the chin
+    moved = cv2.warpAffine(lower, np.float32([[1, 0, shift[0]], [0, 1, shift[1]]]),
+                           (shape[1], shape[0]), flags=cv2.INTER_NEAREST)
+    return np.maximum(lower, moved * _below(face, shape, (61, 291)))
 
 
 @region("chin")
