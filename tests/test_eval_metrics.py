@@ -1,0 +1,123 @@
+"""Edit metrics on constructed cases with known answers."""
+import numpy as np
+import pytest
+
+from facedit.errors import ShapeError
+from facedit.eval.metrics import (FeatureSpace, feature_groups, flip_rates, frechet_distance,
+                                  psnr, realism_ratio, region_features, seam_score, ssim_masked,
+                                  success_rate)
+from facedit.masks import feather
+
+
+@pytest.fixture
+def photo():
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:96, 0:128]
+    base = np.stack([xx * 1.2, yy * 1.5, 80 + 0 * xx], axis=2) + rng.normal(0, 3, (96, 128, 3))
+    return np.clip(base, 0, 255).astype(np.uint8)
+
+
+def test_success_rate_counts_the_target_side_and_nan_as_failure():
+    p = np.array([0.9, 0.2, np.nan, 0.6])
+    assert success_rate(p, target_on=True) == 0.5
+    assert success_rate(p, target_on=False) == 0.25
+    assert np.isnan(success_rate(np.array([]), True))
+    with pytest.raises(ShapeError):
+        success_rate(np.zeros((2, 2)), True)
+
+
+def test_flip_rates():
+    before = np.array([[0.9, 0.1, 0.6], [0.2, 0.3, 0.7], [0.8, 0.8, 0.1]])
+    assert np.array_equal(flip_rates(before, before), np.zeros(3))
+    after = np.array([[0.4, 0.1, 0.6], [0.6, 0.3, 0.7], [0.8, 0.8, 0.1]])
+    assert np.allclose(flip_rates(before, after), [2 / 3, 0, 0])
+    after[2] = np.nan  # a face not found again is left out
+    assert np.allclose(flip_rates(before, after), [1, 0, 0])
+    with pytest.raises(ShapeError):
+        flip_rates(before, after[:2])
+
+
+def test_psnr_known_values(photo):
+    assert psnr(photo, photo) == float("inf")
+    shifted = photo.astype(np.float64) + 10
+    assert psnr(photo, shifted) == pytest.approx(10 * np.log10(255 ** 2 / 100))
+    assert np.isnan(psnr(photo, shifted, mask=np.zeros(photo.shape[:2], bool)))
+
+
+def test_edit_confined_to_a_mask_leaves_psnr_outside_infinite(photo):
+    mask = np.zeros(photo.shape[:2], bool)
+    mask[20:50, 30:70] = True
+    edited = photo.copy()
+    edited[mask] = 255 - edited[mask]
+    assert psnr(photo, edited, mask=~mask) == float("inf")
+    assert psnr(photo, edited, mask=mask) < 20
+    assert psnr(photo, edited) > psnr(photo, edited, mask=mask)
+    assert ssim_masked(photo, edited, ~mask) > ssim_masked(photo, edited, mask)
+
+
+def test_ssim_of_identical_images_is_one(photo):
+    assert ssim_masked(photo, photo) == pytest.approx(1.0)
+
+
+def test_frechet_distance_of_a_set_with_itself_and_of_a_shifted_set():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(500, 6)) @ rng.normal(size=(6, 6))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    shift = np.array([1.0, -2.0, 0.5, 0.0, 3.0, 1.0])
+    assert frechet_distance(a, a + shift) == pytest.approx(shift @ shift, rel=1e-6)
+    # Independent samples of one Gaussian are close; of two far apart Gaussians are not.
+    b = rng.normal(size=(500, 6)) @ np.eye(6)
+    assert frechet_distance(b, rng.normal(size=(500, 6))) < 0.5
+    assert frechet_distance(b, rng.normal(size=(500, 6)) + 5) == pytest.approx(150, rel=0.05)
+    with pytest.raises(ShapeError):
+        frechet_distance(a, a[:, :3])
+
+
+def test_frechet_distance_with_fewer_samples_than_dimensions_is_finite():
+    rng = np.random.default_rng(2)
+    assert np.isfinite(frechet_distance(rng.normal(size=(5, 10)), rng.normal(size=(7, 10))))
+
+
+def test_realism_ratio():
+    assert realism_ratio(3.0, 6.0) == 0.5
+    assert np.isnan(realism_ratio(1.0, 0.0))
+
+
+def test_seam_score_finds_a_hard_pasted_square(photo):
+    square = np.zeros(photo.shape[:2], np.float32)
+    square[30:66, 40:90] = 1
+    soft = feather(square, 8)
+    patch = np.full_like(photo, (200, 60, 60))
+
+    def paste(weight):
+        w = weight[:, :, None]
+        return np.clip(np.rint(photo * (1 - w) + patch * w), 0, 255).astype(np.uint8)
+
+    hard_score, soft_score = seam_score(paste(square), square), seam_score(paste(soft), soft)
+    untouched = seam_score(photo, square)
+    assert hard_score > 4 * soft_score
+    assert hard_score > 20 * untouched
+    assert 0.3 < untouched < 3  # the boundary of nothing does not stand out
+    assert np.isnan(seam_score(photo, np.ones(photo.shape[:2])))
+    with pytest.raises(ShapeError):
+        seam_score(photo, square[:10])
+
+
+def test_region_features_and_feature_space(astronaut_aligned):
+    crop, face = astronaut_aligned.crop, astronaut_aligned.face
+    darker = (crop * 0.6).astype(np.uint8)
+    feats = region_features(np.stack([crop, crop, darker]), [face] * 3, "mouth_area")
+    assert feats.shape == (3, sum(feature_groups()))
+    assert np.array_equal(feats[0], feats[1])
+    assert not np.allclose(feats[0], feats[2])
+    rng = np.random.default_rng(3)
+    noise = lambda n: rng.normal(0, 0.01, (n, feats.shape[1]))  # noqa: E731
+    real = feats[[0] * 40] + noise(40)
+    space = FeatureSpace.fit(real, dims=8)
+    assert space(feats).shape == (3, 8)
+    # Darkened faces are far from the real ones; more real ones are not.
+    near = frechet_distance(space(real), space(feats[[0] * 20] + noise(20)))
+    far = frechet_distance(space(real), space(feats[[2] * 20] + noise(20)))
+    assert far > 100 * near
+    with pytest.raises(ShapeError):
+        region_features(crop[None], [face, face], "mouth_area")
