@@ -27,6 +27,8 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_align.py
+	$(PY) benchmarks/bench_models.py
+	$(PY) benchmarks/bench_edit.py
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

@@ -352,6 +352,25 @@ def attributes_cmd(model: str) -> None:
         click.echo(f"{name:22s} {group:14s} regions={','.join(meta.get('regions', []))}")
 
 
+@train_group.command("baseline")
+@_train_options
+@click.option("--batch", type=int, default=32, show_default=True)
+def train_baseline_cmd(cache, run_dir, minutes, threads, export, batch) -> None:
+    """Retrain the second source's VAE (its layout, BCE + KL, Adam 1e-4) for comparison.
+
+    --export writes it in the kit's own format (a torch state_dict file)."""
+    from facedit.models.deepest import DeepestVAE
+    from facedit.train.export import export_kit_checkpoint
+    from facedit.train.vae import train_vae
+
+    cache = cache or _default_cache() / "prepared-128"
+    model = train_vae(cache, run_dir, minutes=minutes, threads=threads, batch=batch, lr=1e-4,
+                      model=DeepestVAE(), loss="kit")
+    if export:
+        card = export_kit_checkpoint(model, cache, run_dir, export)
+        click.echo(json.dumps(card["metrics"], indent=1))
+
+
 @main.group("directions")
 def directions_group() -> None:
     """Learn, add and list attribute directions."""

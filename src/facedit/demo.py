@@ -8,9 +8,11 @@ Writes, and prints the paths of:
 * `astronaut_crop.png`: the aligned 256 px crop;
 * `astronaut_overlay.png`: the photo with landmarks and region outlines;
 * `astronaut_pasted.png`: the photo after a warm tint of the crop's skin was pasted back; nothing
-  outside the paste mask changes.
-
-One function per step, so later edits slot in beside `warm_tint`.
+  outside the paste mask changes;
+* the main job on the shipped models: `astronaut_smile.png`, `astronaut_glasses_on.png`,
+  `astronaut_glasses_off.png` (full photos), `astronaut_mirror.gif` (the face morphing into its
+  mirror image) and `astronaut_grid.png` (original, smile, glasses on, glasses off, mirror
+  midpoint, side by side around the face).
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ class DemoOutputs:
     crop: Path
     overlay: Path
     pasted: Path
+    edits: tuple[Path, ...] = ()
 
 
 def load_astronaut() -> np.ndarray:
@@ -78,7 +81,8 @@ def tint_face(aligned: AlignedFace) -> np.ndarray:
     return warm_tint(aligned.crop, feather(skin, 0.015 * aligned.size))
 
 
-def run_demo(out: Path, detector: FaceDetector | None = None) -> DemoOutputs:
+def run_demo(out: Path, detector: FaceDetector | None = None,
+             with_edits: bool = True) -> DemoOutputs:
     """Run every step and write the pictures into `out`."""
     # 1. load and align
     detector = detector or FaceDetector()
@@ -93,7 +97,33 @@ def run_demo(out: Path, detector: FaceDetector | None = None) -> DemoOutputs:
     return DemoOutputs(photo=save_image(out / "astronaut.png", photo),
                        crop=save_image(out / "astronaut_crop.png", aligned.crop),
                        overlay=save_image(out / "astronaut_overlay.png", overlay),
-                       pasted=save_image(out / "astronaut_pasted.png", pasted))
+                       pasted=save_image(out / "astronaut_pasted.png", pasted),
+                       edits=run_edits(photo, out) if with_edits else ())
+
+
+DEMO_EDITS = (("smile", {"smiling": 0.95}), ("glasses_on", {"eyeglasses": 0.95}),
+              ("glasses_off", {"eyeglasses": 0.05}))
+
+
+def run_edits(photo: np.ndarray, out: Path, editor=None) -> tuple[Path, ...]:
+    """The main job on the shipped models: three edits, a mirror GIF and one grid."""
+    from facedit.animate import save_gif, save_grid
+    from facedit.edit import Editor
+
+    editor = editor or Editor.load()
+    face = editor.encode(photo, label="astronaut")[0]
+    paths, tiles, labels = [], [face.aligned.crop], ["original"]
+    for name, strengths in DEMO_EDITS:
+        result = editor.edit(photo, strengths, faces=[face])
+        paths.append(save_image(out / f"astronaut_{name}.png", result.photo))
+        tiles.append(result.crops[0])
+        labels.append(name.replace("_", " "))
+    frames = editor.morph(face, editor.mirror_face(face), 9)
+    paths.append(save_gif(out / "astronaut_mirror.gif", frames))
+    tiles.append(frames[len(frames) // 2])
+    labels.append("mirror midpoint")
+    paths.append(save_grid(out / "astronaut_grid.png", tiles, labels=labels))
+    return tuple(paths)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     except FaceditError as exc:
         print(f"facedit.demo: error: {exc}", file=sys.stderr)
         return 2
-    for path in (outputs.photo, outputs.crop, outputs.overlay, outputs.pasted):
+    for path in (outputs.photo, outputs.crop, outputs.overlay, outputs.pasted, *outputs.edits):
         print(path)
     return 0
 

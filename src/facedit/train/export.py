@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from facedit.data.dataset import PreparedSet
+from facedit.io import atomic_output
 from facedit.models.store import save_model
 
 LICENCE = ("Weights trained by facedit on CelebA (Liu et al., ICCV 2015) and UTKFace (Zhang et "
@@ -59,12 +60,33 @@ def reconstruction_metrics(model, images: np.ndarray, batch: int = 64) -> dict:
 
 
 def export_vae(model, cache: Path, run_dir: Path, folder: Path) -> dict:
-    test = PreparedSet.load(cache, "test", in_memory=True)
+    test = PreparedSet.load(cache, "test", in_memory=True).from_sources(
+        ("celeba_aligned", "celeba_wild"))
     metrics = reconstruction_metrics(model, test.images)
     card = {"model": "facedit face VAE", "resolution": model.config.size,
             "input": "aligned crop (facedit.align), RGB in [0, 1], (B, 3, 128, 128)",
             "latent": model.config.latent,
-            "metrics": {"split": "test (people never seen in training)", "reconstruction": metrics},
+            "metrics": {"split": "test, CelebA (people never seen in training)",
+                        "reconstruction": metrics},
             **_run_facts(cache, run_dir), "licence": LICENCE}
     save_model(folder, model, model.config, card, half=True)
+    return card
+
+
+def export_kit_checkpoint(model, cache: Path, run_dir: Path, path: Path,
+                          limit: int = 500) -> dict:
+    """The baseline as the kit saves it (`torch.save(model.state_dict())`), with a JSON card of its
+    measured reconstruction (first `limit` CelebA test crops: the model is slow) beside it."""
+    test = PreparedSet.load(cache, "test", in_memory=True).from_sources(
+        ("celeba_aligned", "celeba_wild"))
+    test = test.subset(np.arange(len(test)) < limit)
+    card = {"model": "second source's baseline VAE (Deepest kit layout), retrained by facedit",
+            "config": model.config.to_dict(),
+            "metrics": {"split": "test, CelebA", "reconstruction":
+                        reconstruction_metrics(model, test.images)},
+            **_run_facts(cache, run_dir), "licence": LICENCE}
+    with atomic_output(path) as tmp:
+        torch.save(model.state_dict(), tmp)
+    with atomic_output(Path(str(path) + ".json")) as tmp:
+        tmp.write_text(json.dumps(card, indent=1))
     return card

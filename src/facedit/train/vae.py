@@ -31,6 +31,16 @@ def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
 
 
+def kit_loss(recon, target, mu, logvar, **_) -> dict:
+    """The second source's loss: binary cross-entropy summed over pixels plus the full KL."""
+    values = target[0].numel()
+    bce = torch.nn.functional.binary_cross_entropy(recon, target, reduction="none").flatten(1).sum(1)
+    kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+    l1 = (recon - target).abs().flatten(1).mean(1)
+    return {"loss": (bce + kl).mean() / values, "l1": l1.mean(), "bce": bce.mean() / values,
+            "kl": kl.mean()}
+
+
 def vae_loss(recon, target, mu, logvar, kl_weight: float, grad_weight: float) -> dict:
     values = target[0].numel()
     l1 = (recon - target).abs().flatten(1).sum(1)
@@ -45,16 +55,22 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
               lr: float = 1e-3, kl_weight: float = 0.05, grad_weight: float = 0.5,
               threads: int = 1, seed: int = 0, max_steps: int | None = None,
               log_every: int = 20, config: VAEConfig = VAEConfig(),
-              sources: tuple[str, ...] = CELEBA_SOURCES) -> FaceVAE:
+              sources: tuple[str, ...] = CELEBA_SOURCES, model: torch.nn.Module | None = None,
+              loss: str = "facedit") -> torch.nn.Module:
+    """Train a VAE (facedit's by default; any module with encode/decode/forward, e.g. the
+    second source's `DeepestVAE` with `loss="kit"`) within a time budget, resumably."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     run = Run(run_dir, dict(kind="vae", cache=str(cache), minutes=minutes, batch=batch, lr=lr,
                             kl_weight=kl_weight, grad_weight=grad_weight, threads=threads,
-                            seed=seed, config=config.to_dict(), sources=sources))
+                            seed=seed, config=(model.config if model is not None else
+                                               config).to_dict(), sources=sources, loss=loss))
+    loss_fn = {"facedit": vae_loss, "kit": kit_loss}[loss]
     train = PreparedSet.load(cache, "train", in_memory=True).from_sources(sources)
     val = PreparedSet.load(cache, "val", in_memory=True).from_sources(sources)
-    model = FaceVAE(config)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.5, 0.999))
+    model = model if model is not None else FaceVAE(config)
+    betas = (0.5, 0.999) if loss == "facedit" else (0.9, 0.999)  # the kit uses Adam's defaults
+    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=betas)
     epoch, step = 0, 0
     state = run.load_state()
     if state:
@@ -63,7 +79,7 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
         epoch, step = int(state["epoch"]), int(state["step"])
     budget = minutes * 60
     fixed = to_tensor(val.images[np.linspace(0, len(val) - 1, 8).astype(int)])
-    noise = torch.randn(8, config.latent, generator=torch.Generator().manual_seed(seed))
+    noise = torch.randn(8, model.config.latent, generator=torch.Generator().manual_seed(seed))
     last_save = time.time()
     while run.elapsed() < budget and not reached(step, max_steps):
         rng = np.random.default_rng(seed + epoch)
@@ -72,11 +88,12 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
                    desc=f"vae epoch {epoch}", unit="batch")
         for idx in bar:
             frac = min(1.0, run.elapsed() / budget)
-            for g in opt.param_groups:  # cosine decay to 5% over the time budget
-                g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+            if loss == "facedit":  # cosine decay to 5% over the time budget; the kit's is flat
+                for g in opt.param_groups:
+                    g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
             x = to_tensor(train.images[idx], flip=rng.random(len(idx)) < 0.5)
             recon, mu, logvar = model(x)
-            losses = vae_loss(recon, x, mu, logvar, kl_weight, grad_weight)
+            losses = loss_fn(recon, x, mu, logvar, kl_weight=kl_weight, grad_weight=grad_weight)
             opt.zero_grad(set_to_none=True)
             losses["loss"].backward()
             opt.step()
@@ -101,7 +118,7 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
 
 
 @torch.no_grad()
-def write_grid(model: FaceVAE, images: torch.Tensor, noise: torch.Tensor, path: Path) -> None:
+def write_grid(model: torch.nn.Module, images: torch.Tensor, noise: torch.Tensor, path: Path) -> None:
     """Rows: inputs, reconstructions, random samples."""
     model.eval()
     recon = model.decode(model.encode(images)[0])
