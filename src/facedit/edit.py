@@ -20,7 +20,8 @@ import numpy as np
 
 from facedit.align import AlignedFace, detect_and_align, paste_back
 from facedit.attributes import ATTRIBUTES, Attribute, resolve
-from facedit.blend import apply_residual, crossfade, region_weight, upsample_residual
+from facedit.blend import (apply_residual, crossfade, region_weight, remove_object,
+                           upsample_residual)
 from facedit.directions import DirectionSet
 from facedit.errors import ConfigError, check_image_array
 from facedit.paths import user_directions
@@ -221,7 +222,20 @@ class Editor:
             return face.aligned.crop.copy()
         edited = self.model.decode(self.shift(face.latent, steps)[None])[0]
         residual = upsample_residual(edited - face.base, self.blend_size)
-        return apply_residual(face.aligned.crop, residual, self.weight(face, steps))
+        crop = face.aligned.crop
+        if steps.get("eyeglasses", 0.0) < 0:  # removal: paint the frames out first
+            crop = self._paint_out_glasses(face, edited)
+        return apply_residual(crop, residual, self.weight(face, steps))
+
+    def _paint_out_glasses(self, face: EncodedFace, edited: np.ndarray) -> np.ndarray:
+        from facedit.masks import region_mask
+
+        size = self.blend_size
+        reference = upsample_residual(edited, size)
+        region = region_mask(face.aligned.face, "eye_band", (size, size))
+        keep = np.maximum(region_mask(face.aligned.face, "eyes", (size, size)),
+                          region_mask(face.aligned.face, "brows", (size, size)))
+        return remove_object(face.aligned.crop, reference, region, keep)
 
     def edit(self, photo: np.ndarray, strengths: dict[str, float], raw: bool = False,
              all_faces: bool = False, faces: list[EncodedFace] | None = None,
@@ -255,7 +269,10 @@ class Editor:
         return EditResult(out, crops, steps_used, before, after)
 
     def _readings(self, faces, crops, wanted):
-        if self.judge is None or not wanted:
+        # Custom attributes (raw steps only) have no reading: leave them out rather than fail.
+        wanted = [n for n in wanted if self.judge is not None and
+                  (n == "age" or self.attribute(n).label in self.judge.attributes)]
+        if not wanted:
             return [{} for _ in faces], [{} for _ in faces]
         small = lambda imgs: np.stack([self._to_model_size(c) for c in imgs])  # noqa: E731
         readings = []
