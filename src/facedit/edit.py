@@ -42,7 +42,7 @@ class EncodedFace:
     small: np.ndarray
     latent: np.ndarray
     base: np.ndarray
-    _weights: dict = field(default_factory=dict, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)  # region weights, painted crops
 
 
 @dataclass
@@ -169,12 +169,12 @@ class Editor:
     def weight(self, face: EncodedFace, names, small: bool = False) -> np.ndarray:
         """The feathered union of the named attributes' regions, at blend or model size."""
         regions = tuple(sorted({r for n in names for r in self.attribute(n).regions}))
-        if regions not in face._weights:
+        if regions not in face._cache:
             size = self.blend_size
             big = region_weight(face.aligned.face, regions, size, self.margin * size)
             s = self.model.size
-            face._weights[regions] = (big, cv2.resize(big, (s, s), interpolation=cv2.INTER_AREA))
-        return face._weights[regions][1 if small else 0]
+            face._cache[regions] = (big, cv2.resize(big, (s, s), interpolation=cv2.INTER_AREA))
+        return face._cache[regions][1 if small else 0]
 
     def solve_steps(self, face: EncodedFace, targets: dict[str, float]) -> dict[str, float]:
         """Raw steps that bring the judge's reading of each attribute to its target, one attribute
@@ -212,7 +212,8 @@ class Editor:
         latents = np.stack([self.shift(face.latent, steps) for steps in step_sets])
         decoded = self.model.decode(latents)
         w = self.weight(face, names, small=True)[None, :, :, None]
-        return np.clip(face.small.astype(np.float32) + (decoded - face.base) * w, 0, 255)
+        crops = np.stack([self._base_crop(face, steps, small=True) for steps in step_sets])
+        return np.clip(crops.astype(np.float32) + (decoded - face.base) * w, 0, 255)
 
     # -- rendering ------------------------------------------------------------------------------
 
@@ -222,20 +223,26 @@ class Editor:
             return face.aligned.crop.copy()
         edited = self.model.decode(self.shift(face.latent, steps)[None])[0]
         residual = upsample_residual(edited - face.base, self.blend_size)
-        crop = face.aligned.crop
-        if steps.get("eyeglasses", 0.0) < 0:  # removal: paint the frames out first
-            crop = self._paint_out_glasses(face, edited)
-        return apply_residual(crop, residual, self.weight(face, steps))
+        return apply_residual(self._base_crop(face, steps), residual, self.weight(face, steps))
 
-    def _paint_out_glasses(self, face: EncodedFace, edited: np.ndarray) -> np.ndarray:
-        from facedit.masks import region_mask
+    def _base_crop(self, face: EncodedFace, steps: dict[str, float], small: bool = False):
+        """The real crop the residual is added to; for eyeglasses removal, the crop with the
+        frames painted out (computed once per face, against the model's glasses-free face)."""
+        if steps.get("eyeglasses", 0.0) >= 0 or "eyeglasses" not in self.directions:
+            return face.small if small else face.aligned.crop
+        if "no_glasses" not in face._cache:
+            from facedit.masks import region_mask
 
-        size = self.blend_size
-        reference = upsample_residual(edited, size)
-        region = region_mask(face.aligned.face, "eye_band", (size, size))
-        keep = np.maximum(region_mask(face.aligned.face, "eyes", (size, size)),
-                          region_mask(face.aligned.face, "brows", (size, size)))
-        return remove_object(face.aligned.crop, reference, region, keep)
+            size, f = self.blend_size, face.aligned.face
+            step = {"eyeglasses": -self.attribute("eyeglasses").max_step}
+            reference = upsample_residual(self.model.decode(self.shift(face.latent, step)[None])[0],
+                                          size)
+            keep = np.maximum(region_mask(f, "eyes", (size, size)),
+                              region_mask(f, "brows", (size, size)))
+            painted = remove_object(face.aligned.crop, reference,
+                                    region_mask(f, "eye_band", (size, size)), keep)
+            face._cache["no_glasses"] = (painted, self._to_model_size(painted))
+        return face._cache["no_glasses"][1 if small else 0]
 
     def edit(self, photo: np.ndarray, strengths: dict[str, float], raw: bool = False,
              all_faces: bool = False, faces: list[EncodedFace] | None = None,
