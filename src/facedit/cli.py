@@ -228,6 +228,7 @@ def _run_edit(photo: Path, strengths: dict, raw: bool, out, model, all_faces, fr
     from facedit.io import save_image
 
     editor = _editor(model)
+    editor.parse_strengths(strengths, raw)  # refuse bad values before any detection work
     image = _load_photo(photo)
     faces = editor.encode(image, all_faces=all_faces, label=str(photo))
     result = editor.edit(image, strengths, raw=raw, faces=faces, label=str(photo))
