@@ -121,3 +121,12 @@ def test_region_features_and_feature_space(astronaut_aligned):
     assert far > 100 * near
     with pytest.raises(ShapeError):
         region_features(crop[None], [face, face], "mouth_area")
+
+
+def test_region_features_of_an_empty_region_are_nan(astronaut_aligned):
+    from facedit.faces import Face
+
+    face = astronaut_aligned.face
+    away = Face(face.box, face.score, face.mesh + np.float32([1000, 1000, 0]))  # off the crop
+    feats = region_features(astronaut_aligned.crop[None], [away], "mouth")
+    assert np.isnan(feats).all()

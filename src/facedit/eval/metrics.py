@@ -225,7 +225,8 @@ def region_features(crops: np.ndarray, faces: Sequence, region: str,
         region: a `facedit.masks` region name (e.g. "mouth_area", "eye_band").
         size: (H, W) of the resized box, multiples of 8.
     Returns:
-        (B, F) float64, F = sum(feature_groups(size)).
+        (B, F) float64, F = sum(feature_groups(size)); a row of NaN where the region is empty
+        (it can be, on a face turned far to the side).
     """
     from skimage.feature import hog
 
@@ -239,13 +240,16 @@ def region_features(crops: np.ndarray, faces: Sequence, region: str,
     out = []
     for crop, face in zip(crops, faces):
         mask = region_mask(face, region, crop.shape[:2])
+        if not (mask > 0.5).any():
+            out.append(np.full(sum(feature_groups(size)), np.nan))
+            continue
         patch, pmask = _box(crop, mask, size)
         grey = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32)
         lab = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB).astype(np.float32)
         hog_f = hog(grey, orientations=9, pixels_per_cell=(HOG_CELL, HOG_CELL),
                     cells_per_block=(2, 2), feature_vector=True)
         layout = cv2.resize(lab, LAYOUT_SIZE[::-1], interpolation=cv2.INTER_AREA).ravel()
-        inside = pmask > 0.5 if (pmask > 0.5).any() else np.ones(pmask.shape, bool)
+        inside = pmask > 0.5 if (pmask > 0.5).any() else np.ones(pmask.shape, bool)  # tiny region
         grad = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
         lap = cv2.Laplacian(grey, cv2.CV_32F)
         stats = np.concatenate([lab[inside].mean(axis=0), lab[inside].std(axis=0),
@@ -257,8 +261,6 @@ def region_features(crops: np.ndarray, faces: Sequence, region: str,
 def _box(crop: np.ndarray, mask: np.ndarray, size: tuple[int, int]):
     """The padded bounding box of `mask` cut from `crop`, both resized to `size` (H, W)."""
     ys, xs = np.nonzero(mask > 0.5)
-    if len(ys) == 0:
-        raise ShapeError("region_features: the region is empty in this crop")
     s = crop.shape[0]
     pad_y, pad_x = 0.1 * (ys.max() - ys.min() + 1), 0.1 * (xs.max() - xs.min() + 1)
     y0, y1 = int(max(0, ys.min() - pad_y)), int(min(s, ys.max() + 1 + pad_y))
