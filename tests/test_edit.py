@@ -500,8 +500,6 @@ def test_directions_add_again_replaces_the_direction(shipped, tmp_path, astronau
     assert directions[0] @ directions[1] == pytest.approx(1.0, abs=1e-4)
 
 
-@pytest.mark.xfail(strict=True, reason="custom.add_direction accepts alias names, and the custom "
-                   "direction then shadows the built-in attribute the alias stands for")
 def test_directions_add_refuses_alias_names(shipped, tmp_path):
     result = _invoke("directions", "add", "smile", "--pos", tmp_path, "--neg", tmp_path)
     _assert_one_line_error(result, "built-in attribute")

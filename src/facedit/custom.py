@@ -37,13 +37,13 @@ def _codes(editor, folder: Path) -> tuple[np.ndarray, list[str]]:
 
 def add_direction(name: str, pos: Path, neg: Path, model: str = "builtin",
                   regions=("head",)) -> tuple[Path, dict]:
-    from facedit.attributes import ATTRIBUTES
+    from facedit.attributes import ALIASES, ATTRIBUTES
     from facedit.edit import Editor
 
     key = name.strip().lower()
     if not key.replace("_", "").isalnum():
         raise ConfigError(f"attribute name {name!r}: use letters, digits and underscores")
-    if key in ATTRIBUTES:
+    if key in ATTRIBUTES or key in ALIASES:
         raise ConfigError(f"{name!r} is a built-in attribute; choose another name")
     for r in regions:
         if r not in REGIONS:
@@ -53,7 +53,9 @@ def add_direction(name: str, pos: Path, neg: Path, model: str = "builtin",
     z_neg, skipped_neg = _codes(editor, Path(neg))
     z = np.concatenate([z_pos, z_neg])
     labels = np.array([True] * len(z_pos) + [False] * len(z_neg))
-    d = orthogonalize(mean_difference(z, labels), editor.directions.vectors)
+    # Orthogonal to every other direction (an earlier version of this one excluded).
+    others = [v for n, v in zip(editor.directions.names, editor.directions.vectors) if n != key]
+    d = orthogonalize(mean_difference(z, labels), np.array(others).reshape(-1, z.shape[1]))
     meta = {"label": key, "method": "mean+orthogonal", "orthogonal_to": "all",
             "scale": float(np.std(z @ d)) or 1.0, "max_step": 3.0, "regions": list(regions),
             "group": "custom", "positives": len(z_pos), "negatives": len(z_neg),

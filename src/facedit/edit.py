@@ -155,6 +155,8 @@ class Editor:
             elif attr.name != "age" and not 0.0 <= v <= 1.0:
                 raise ConfigError(f"{name}: expected a target probability in [0, 1], got {v} "
                                   f"(use --raw for latent steps)")
+            if attr.name in out:
+                raise ConfigError(f"{name}: {attr.name!r} is asked for twice")
             out[attr.name] = v
         return out
 
@@ -178,10 +180,14 @@ class Editor:
 
     def solve_steps(self, face: EncodedFace, targets: dict[str, float]) -> dict[str, float]:
         """Raw steps that bring the judge's reading of each attribute to its target, one attribute
-        after the other (each search holds the steps already solved)."""
+        after the other (each search holds the other steps fixed)."""
         steps: dict[str, float] = {}
-        for name, target in targets.items():
-            steps[name] = self._solve_one(face, self.attribute(name), target, dict(steps), targets)
+        # With several attributes, a second pass re-solves each with all the others in place,
+        # since moving one attribute shifts the judge's reading of the others a little.
+        for _ in range(1 if len(targets) == 1 else 2):
+            for name, target in targets.items():
+                others = {k: v for k, v in steps.items() if k != name}
+                steps[name] = self._solve_one(face, self.attribute(name), target, others, targets)
         return steps
 
     def _solve_one(self, face: EncodedFace, attr: Attribute, target: float,
@@ -228,7 +234,8 @@ class Editor:
     def _base_crop(self, face: EncodedFace, steps: dict[str, float], small: bool = False):
         """The real crop the residual is added to; for eyeglasses removal, the crop with the
         frames painted out (computed once per face, against the model's glasses-free face)."""
-        if steps.get("eyeglasses", 0.0) >= 0 or "eyeglasses" not in self.directions:
+        removal = -steps.get("eyeglasses", 0.0)
+        if removal <= 0 or "eyeglasses" not in self.directions:
             return face.small if small else face.aligned.crop
         if "no_glasses" not in face._cache:
             from facedit.masks import region_mask
@@ -242,7 +249,15 @@ class Editor:
             painted = remove_object(face.aligned.crop, reference,
                                     region_mask(f, "eye_band", (size, size)), keep)
             face._cache["no_glasses"] = (painted, self._to_model_size(painted))
-        return face._cache["no_glasses"][1 if small else 0]
+        # Fade the paint-out in over the first half of the removal range, so the edit grows
+        # smoothly from nothing instead of jumping at the smallest step.
+        amount = min(1.0, removal / (0.5 * self.attribute("eyeglasses").max_step))
+        real = face.small if small else face.aligned.crop
+        painted = face._cache["no_glasses"][1 if small else 0]
+        if amount >= 1.0:
+            return painted
+        mixed = real.astype(np.float32) + amount * (painted.astype(np.float32) - real)
+        return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
 
     def edit(self, photo: np.ndarray, strengths: dict[str, float], raw: bool = False,
              all_faces: bool = False, faces: list[EncodedFace] | None = None,
@@ -263,7 +278,7 @@ class Editor:
         # 2. align and encode
         faces = faces if faces is not None else self.encode(photo, all_faces, label)
         # 3. solve the steps, 4. render each face, 5. paste the changes back
-        out, crops, steps_used = photo, [], []
+        out, crops, steps_used = photo.copy(), [], []
         for face in faces:
             steps = dict(wanted) if raw else self.solve_steps(face, wanted)
             crop = self.render(face, steps)
@@ -303,8 +318,13 @@ class Editor:
         """The face's left-right mirror image, encoded (its crop is the flipped crop)."""
         from facedit.align import AlignedFace
 
+        size = face.aligned.size
+        flip = np.array([[-1.0, 0.0, size - 1.0], [0.0, 1.0, 0.0]])
         flipped = np.ascontiguousarray(face.aligned.crop[:, ::-1])
-        mirrored = AlignedFace(flipped, face.aligned.matrix, face.aligned.face,
+        # The transform and landmarks are mirrored too, so the crop stays the photo seen through
+        # the matrix, and regions fall on the mirrored features.
+        matrix = flip @ np.vstack([face.aligned.matrix, [0.0, 0.0, 1.0]])
+        mirrored = AlignedFace(flipped, matrix, face.aligned.face.transformed(flip),
                                face.aligned.photo_shape)
         small = self._to_model_size(flipped)
         z = self.model.encode(small[None])[0]
@@ -326,10 +346,19 @@ class Editor:
             out.append(np.clip(np.rint(frame), 0, 255).astype(np.uint8))
         return out
 
-    def paste_frames(self, photo: np.ndarray, face: EncodedFace,
-                     frames: list[np.ndarray]) -> list[np.ndarray]:
-        """Each blend-size crop pasted back into the photo under the head region."""
+    def paste_frames(self, photo: np.ndarray, faces: list[EncodedFace],
+                     sequences: list[list[np.ndarray]]) -> list[np.ndarray]:
+        """Photos of a frame sequence: frame i of every face's sequence pasted back into the photo
+        under that face's head region. `sequences[k]` belongs to `faces[k]`."""
         from facedit.masks import default_paste_mask
 
-        mask = default_paste_mask(face.aligned.face, self.blend_size)
-        return [paste_back(photo, face.aligned, f, mask) for f in frames]
+        if len(faces) != len(sequences) or len({len(q) for q in sequences}) > 1:
+            raise ConfigError("paste_frames: one sequence per face, all of the same length")
+        masks = [default_paste_mask(f.aligned.face, self.blend_size) for f in faces]
+        photos = []
+        for i in range(len(sequences[0])):
+            out = photo
+            for face, seq, mask in zip(faces, sequences, masks):
+                out = paste_back(out, face.aligned, seq[i], mask)
+            photos.append(out)
+        return photos

@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facedit.data.sources import CELEBA_ATTRIBUTES
 
 
 class Judge:
@@ -37,4 +36,4 @@ class Judge:
     def value(self, crops: np.ndarray, label: str) -> np.ndarray:
         """The judge's reading of one label for each crop: a probability, or age in years."""
         probs, ages = self.score(crops)
-        return ages if label == "age" else probs[:, CELEBA_ATTRIBUTES.index(label)]
+        return ages if label == "age" else probs[:, self.attributes.index(label)]
