@@ -488,8 +488,6 @@ def test_directions_add_refuses_bad_names(shipped, tmp_path, name, message):
     _assert_one_line_error(result, message)
 
 
-@pytest.mark.xfail(strict=True, reason="custom.add_direction orthogonalises a re-added name "
-                   "against its own earlier version (Editor.load has merged it)")
 def test_directions_add_again_replaces_the_direction(shipped, tmp_path, astronaut):
     pos = _examples(tmp_path / "pos", astronaut, mirror=False)
     neg = _examples(tmp_path / "neg", astronaut, mirror=True)
