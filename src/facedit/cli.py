@@ -201,13 +201,15 @@ def _editor(model: str):
     return Editor.load(model)
 
 
-def _write_frames(editor, photo, face, crops, gif, grid_path, frames_are_crops: bool, tag: str):
+def _write_frames(editor, photo, faces, sequences, gif, grid_path, frames_are_crops: bool,
+                  tag: str):
+    """GIF and/or grid of frame sequences (one per face): whole photos, or the first face's crops."""
     from facedit.animate import save_gif, save_grid
 
     if not (gif or grid_path):
         return
-    frames = crops if frames_are_crops else [_fit512(f) for f in
-                                              editor.paste_frames(photo, face, crops)]
+    frames = sequences[0] if frames_are_crops else [
+        _fit512(f) for f in editor.paste_frames(photo, faces, sequences)]
     if gif:
         click.echo(f"gif: {save_gif(gif, frames)}")
     if grid_path:
@@ -240,8 +242,8 @@ def _run_edit(photo: Path, strengths: dict, raw: bool, out, model, all_faces, fr
         click.echo(f"face {i}: " + "; ".join(parts))
     click.echo(f"photo: {out}")
     if gif or grid:
-        frames_ = editor.sweep(faces[0], result.steps[0], frames)
-        _write_frames(editor, image, faces[0], frames_, gif, grid, crops, tag)
+        sequences = [editor.sweep(f, steps, frames) for f, steps in zip(faces, result.steps)]
+        _write_frames(editor, image, faces, sequences, gif, grid, crops, tag)
 
 
 def _parse_attribute_args(args: list[str]) -> dict[str, str]:
@@ -312,12 +314,12 @@ def mirror_cmd(photo, out, model, all_faces, frames, gif, grid, crops) -> None:
 
     editor = _editor(model)
     image = _load_photo(photo)
-    face = editor.encode(image, label=str(photo))[0]
-    seq = editor.morph(face, editor.mirror_face(face), frames)
+    faces = editor.encode(image, all_faces=all_faces, label=str(photo))
+    sequences = [editor.morph(f, editor.mirror_face(f), frames) for f in faces]
     out = out or photo.with_name(f"{photo.stem}_mirror.png")
-    save_image(out, editor.paste_frames(image, face, [seq[-1]])[0])
+    save_image(out, editor.paste_frames(image, faces, [[q[-1]] for q in sequences])[0])
     click.echo(f"photo: {out}")
-    _write_frames(editor, image, face, seq, gif, grid, crops, "mirror")
+    _write_frames(editor, image, faces, sequences, gif, grid, crops, "mirror")
 
 
 @main.command("interpolate")
@@ -328,15 +330,18 @@ def interpolate_cmd(photo_a, photo_b, out, model, all_faces, frames, gif, grid, 
     """Morph the face of PHOTO_A into the face of PHOTO_B (in PHOTO_A's photo)."""
     from facedit.io import save_image
 
+    if all_faces:
+        raise click.UsageError("interpolate morphs the largest face of each photo; "
+                               "--all-faces does not apply")
     editor = _editor(model)
     image = _load_photo(photo_a)
     a = editor.encode(image, label=str(photo_a))[0]
     b = editor.encode(_load_photo(photo_b), label=str(photo_b))[0]
     seq = editor.morph(a, b, frames)
     out = out or photo_a.with_name(f"{photo_a.stem}_to_{photo_b.stem}.png")
-    save_image(out, editor.paste_frames(image, a, [seq[len(seq) // 2]])[0])
+    save_image(out, editor.paste_frames(image, [a], [[seq[len(seq) // 2]]])[0])
     click.echo(f"photo (midpoint): {out}")
-    _write_frames(editor, image, a, seq, gif, grid, crops, "morph")
+    _write_frames(editor, image, [a], [seq], gif, grid, crops, "morph")
 
 
 @main.command("attributes")
@@ -413,3 +418,4 @@ def directions_add_cmd(name, pos, neg, model, regions) -> None:
     folder, meta = add_direction(name, pos, neg, model, regions)
     click.echo(f"added {name!r} ({meta['positives']} positive, {meta['negatives']} negative "
                f"photos) to {folder}")
+
