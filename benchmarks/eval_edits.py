@@ -92,18 +92,21 @@ class Models:
 
 @dataclass
 class Outcome:
-    """Measurements of one edited photo."""
+    """Measurements of one edited photo. Readings after the edit are NaN (features None) when no
+    face is found in the output."""
 
-    probs_before: np.ndarray  # (40,)
-    probs_after: np.ndarray  # (40,), NaN when no face is found in the output
+    probs_before: np.ndarray  # (40,) the judge on the input's crop
+    probs_same_align: np.ndarray  # (40,) the judge on the output under the input's alignment
     psnr_outside: float
     psnr_background: float
     seam_out: float
     seam_in: float
-    feats_out: np.ndarray | None  # region features of the re-aligned output
     seconds: float
-    probe_before: float = float("nan")
-    probe_after: float = float("nan")  # the independent judge's P(target label)
+    probe_before: float  # the independent judge's P(target label) on the input
+    probs_after: np.ndarray | None = None  # (40,) the judge on the re-aligned output
+    probe_after: float = float("nan")
+    feats_out: np.ndarray | None = None  # region features of the re-aligned output
+    shift_px: float = float("nan")  # mean move of the 5 points by re-detection, crop pixels
     extra: dict = field(default_factory=dict)
 
 
@@ -320,23 +323,38 @@ def measure(editor, judge, probe: Probe, task: Task, photo: np.ndarray, face, ou
     is looked for on the method's own blend boundary: the attribute's region, or the default
     paste mask for a `whole_face` paste."""
     size = editor.blend_size
-    region = editor.attribute(task.attribute).regions
     weight = warp_mask_to_photo(face.aligned, editor.weight(face, [task.attribute]))
     paste = warp_mask_to_photo(face.aligned, default_paste_mask(face.aligned.face, size))
     blend = paste if whole_face else weight
-    before = judge_crops(editor, judge, [face.aligned.crop])[0]
+    small, small_face = model_size(editor, face.aligned)
+    same = warp_to_crop(out, face.aligned.matrix, size)
+    o = Outcome(probs_before=judge_crops(editor, judge, [face.aligned.crop])[0],
+                probs_same_align=judge_crops(editor, judge, [same])[0],
+                psnr_outside=psnr(photo, out, weight == 0),
+                psnr_background=psnr(photo, out, paste == 0),
+                seam_out=seam_score(out, blend), seam_in=seam_score(photo, blend),
+                seconds=seconds, probe_before=float(probe(small[None], [small_face])[0]))
     try:
         again = detect_and_align(out, editor.detector, size, label="output")[0]
-        after = judge_crops(editor, judge, [again.crop])[0]
-        feats = region_features(again.crop[None], [again.face], region[0])[0]
-        small, small_face = model_size(editor, again)
-        probe_after = float(probe(small[None], [small_face])[0])
     except NoFaceError:
-        after, feats, probe_after = np.full(len(before), np.nan), None, float("nan")
-    small, small_face = model_size(editor, face.aligned)
-    return Outcome(before, after, psnr(photo, out, weight == 0), psnr(photo, out, paste == 0),
-                   seam_score(out, blend), seam_score(photo, blend), feats, seconds,
-                   float(probe(small[None], [small_face])[0]), probe_after)
+        o.probs_after = np.full(len(o.probs_before), np.nan)
+        return o
+    o.probs_after = judge_crops(editor, judge, [again.crop])[0]
+    o.feats_out = region_features(again.crop[None], [again.face],
+                                  editor.attribute(task.attribute).regions[0])[0]
+    small, small_face = model_size(editor, again)
+    o.probe_after = float(probe(small[None], [small_face])[0])
+    o.shift_px = realign_shift(face.aligned, again)
+    return o
+
+
+def realign_shift(before, after) -> float:
+    """Mean distance (in `before`'s crop pixels) between the 5 points of a face and of the face
+    found again in the edited photo: how far re-alignment moves the crop."""
+    to_photo = np.vstack([after.inverse, [0, 0, 1]])
+    to_before = before.matrix @ to_photo  # after's crop -> photo -> before's crop
+    pts = after.face.points5 @ to_before[:, :2].T + to_before[:, 2]
+    return float(np.linalg.norm(pts - before.face.points5, axis=1).mean())
 
 
 def edit_ours(editor, task: Task, photo, face):
@@ -382,6 +400,8 @@ def summarise(task: Task, outcomes: list[Outcome], judge_attrs, feats_in: np.nda
     after = np.stack([o.probs_after for o in outcomes])
     others = [i for i in range(len(judge_attrs)) if i != j]
     flips = flip_rates(before[:, others], after[:, others])
+    same = np.stack([o.probs_same_align for o in outcomes])
+    flips_same = flip_rates(before[:, others], same[:, others])
     order = np.argsort(-np.nan_to_num(flips))[:5]
     found = ~np.isnan(after[:, j])
     out_feats = _finite_rows(np.stack([o.feats_out for o in outcomes if o.feats_out is not None]))
@@ -400,6 +420,12 @@ def summarise(task: Task, outcomes: list[Outcome], judge_attrs, feats_in: np.nda
         "flip_rate_others_max": float(np.nanmax(flips)),
         "flip_rate_others_mean": float(np.nanmean(flips)),
         "flip_rate_top5": {judge_attrs[others[i]]: float(flips[i]) for i in order},
+        "same_alignment": {
+            "note": "the output judged under the input's alignment (no re-detection)",
+            "success_rate": success_rate(same[:, j], task.adds),
+            "flip_rate_others_max": float(np.nanmax(flips_same)),
+            "flip_rate_others_mean": float(np.nanmean(flips_same))},
+        "realign_shift_px_median": float(np.nanmedian([o.shift_px for o in outcomes])),
         "psnr_outside_region_db": _psnr_stats([o.psnr_outside for o in outcomes]),
         "psnr_background_db": _psnr_stats([o.psnr_background for o in outcomes]),
         "seam_ratio_median": float(np.nanmedian(seam)) if len(seam) else None,
@@ -467,7 +493,7 @@ def grid_row(models: Models, photo, face, results: dict[str, np.ndarray]) -> lis
             out = edit_ours(editor, task, photo, face)[0]
         tiles.append(warp_to_crop(out, matrix, size))
     mid = editor.morph(face, editor.mirror_face(face), 3)[1]
-    tiles.append(warp_to_crop(editor.paste_frames(photo, face, [mid])[0], matrix, size))
+    tiles.append(warp_to_crop(editor.paste_frames(photo, [face], [[mid]])[0], matrix, size))
     base = baseline_photo(editor, photo, face, models.baseline["smiling"], BASELINE_K)
     tiles.append(warp_to_crop(base, matrix, size))
     return tiles
