@@ -305,17 +305,23 @@ def glasses_cmd(photo, add, out, model, all_faces, frames, gif, grid, crops) -> 
               frames, gif, grid, crops, "glasses_on" if add else "glasses_off")
 
 
+_METHOD = click.option("--method", type=click.Choice(["warp", "latent"]), default="warp",
+                       show_default=True, help="warp: landmark morph of the real photos (sharp); "
+                       "latent: the model's interpolated codes as residuals.")
+
+
 @main.command("mirror")
 @click.argument("photo", type=click.Path(path_type=Path))
+@_METHOD
 @_edit_options
-def mirror_cmd(photo, out, model, all_faces, frames, gif, grid, crops) -> None:
+def mirror_cmd(photo, method, out, model, all_faces, frames, gif, grid, crops) -> None:
     """Morph the face into its left-right mirror image (the second source's third task)."""
     from facedit.io import save_image
 
     editor = _editor(model)
     image = _load_photo(photo)
     faces = editor.encode(image, all_faces=all_faces, label=str(photo))
-    sequences = [editor.morph(f, editor.mirror_face(f), frames) for f in faces]
+    sequences = [editor.morph(f, editor.mirror_face(f), frames, method) for f in faces]
     out = out or photo.with_name(f"{photo.stem}_mirror.png")
     save_image(out, editor.paste_frames(image, faces, [[q[-1]] for q in sequences])[0])
     click.echo(f"photo: {out}")
@@ -325,8 +331,10 @@ def mirror_cmd(photo, out, model, all_faces, frames, gif, grid, crops) -> None:
 @main.command("interpolate")
 @click.argument("photo_a", type=click.Path(path_type=Path))
 @click.argument("photo_b", type=click.Path(path_type=Path))
+@_METHOD
 @_edit_options
-def interpolate_cmd(photo_a, photo_b, out, model, all_faces, frames, gif, grid, crops) -> None:
+def interpolate_cmd(photo_a, photo_b, method, out, model, all_faces, frames, gif, grid,
+                    crops) -> None:
     """Morph the face of PHOTO_A into the face of PHOTO_B (in PHOTO_A's photo)."""
     from facedit.io import save_image
 
@@ -337,7 +345,7 @@ def interpolate_cmd(photo_a, photo_b, out, model, all_faces, frames, gif, grid, 
     image = _load_photo(photo_a)
     a = editor.encode(image, label=str(photo_a))[0]
     b = editor.encode(_load_photo(photo_b), label=str(photo_b))[0]
-    seq = editor.morph(a, b, frames)
+    seq = editor.morph(a, b, frames, method)
     out = out or photo_a.with_name(f"{photo_a.stem}_to_{photo_b.stem}.png")
     save_image(out, editor.paste_frames(image, [a], [[seq[len(seq) // 2]]])[0])
     click.echo(f"photo (midpoint): {out}")

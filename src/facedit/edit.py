@@ -24,8 +24,10 @@ from facedit.blend import (apply_residual, crossfade, region_weight, remove_obje
                            upsample_residual)
 from facedit.directions import DirectionSet
 from facedit.errors import ConfigError, check_image_array
+from facedit.morph import morph_frame
 from facedit.paths import user_directions
 
+MORPH_METHODS = ("warp", "latent")
 CALIBRATION_POINTS = 8  # candidates per search round; two rounds per attribute
 AGE_RANGE = (1.0, 100.0)
 
@@ -321,21 +323,34 @@ class Editor:
         size = face.aligned.size
         flip = np.array([[-1.0, 0.0, size - 1.0], [0.0, 1.0, 0.0]])
         flipped = np.ascontiguousarray(face.aligned.crop[:, ::-1])
-        # The transform and landmarks are mirrored too, so the crop stays the photo seen through
-        # the matrix, and regions fall on the mirrored features.
+        # The transform is mirrored too, so the crop stays the photo seen through the matrix.
+        # The landmarks are found again on the mirrored crop: a mesh index then names the same
+        # place in both crops (the image-left eye stays the image-left eye), which is what a
+        # morph between them needs; the mirrored mesh is the fallback.
         matrix = flip @ np.vstack([face.aligned.matrix, [0.0, 0.0, 1.0]])
-        mirrored = AlignedFace(flipped, matrix, face.aligned.face.transformed(flip),
-                               face.aligned.photo_shape)
+        found = self.detector.detect(flipped, all_faces=False)
+        landmarks = found[0] if found else face.aligned.face.transformed(flip)
+        mirrored = AlignedFace(flipped, matrix, landmarks, face.aligned.photo_shape)
         small = self._to_model_size(flipped)
         z = self.model.encode(small[None])[0]
         return EncodedFace(mirrored, small, z, self.model.decode(z[None])[0])
 
-    def morph(self, a: EncodedFace, b: EncodedFace, frames: int = 10) -> list[np.ndarray]:
-        """`frames` blend-size crops from face `a` to face `b` (both ends exact), the in-between
-        faces from the model's interpolated codes carried onto both real crops. uint8 each."""
+    def morph(self, a: EncodedFace, b: EncodedFace, frames: int = 10,
+              method: str = "warp") -> list[np.ndarray]:
+        """`frames` blend-size crops from face `a` to face `b`, both ends exact. uint8 each.
+
+        method "warp": the in-between shape from the dense landmarks and the mixed appearance
+        (sharp, no ghosting; see `facedit.morph`). "latent": the model's interpolated codes carried
+        onto both real crops as residuals (the second source's latent interpolation)."""
         if frames < 2:
             raise ConfigError(f"frames: expected at least 2, got {frames}")
+        if method not in MORPH_METHODS:
+            raise ConfigError(f"unknown morph method {method!r}; expected one of "
+                              f"{', '.join(MORPH_METHODS)}")
         ts = np.linspace(0.0, 1.0, frames)
+        if method == "warp":
+            pa, pb = a.aligned.face.mesh[:, :2], b.aligned.face.mesh[:, :2]
+            return [morph_frame(a.aligned.crop, pa, b.aligned.crop, pb, float(t)) for t in ts]
         latents = np.stack([(1 - t) * a.latent + t * b.latent for t in ts]).astype(np.float32)
         decoded = self.model.decode(latents)
         out = []
