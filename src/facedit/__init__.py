@@ -18,8 +18,17 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
 
+def __getattr__(name: str):
+    # `facedit.Editor` without importing the editing stack (OpenCV, SciPy) at `import facedit`.
+    if name == "Editor":
+        from facedit.edit import Editor
+        return Editor
+    raise AttributeError(f"module 'facedit' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
+    "Editor",
     "FaceditError",
     "ImageError",
     "NoFaceError",
