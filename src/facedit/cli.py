@@ -427,3 +427,205 @@ def directions_add_cmd(name, pos, neg, model, regions) -> None:
     click.echo(f"added {name!r} ({meta['positives']} positive, {meta['negatives']} negative "
                f"photos) to {folder}")
 
+
+# -- configuration, translations ------------------------------------------------------------------
+
+def _config_options(fn):
+    """--config FILE and --set section.key=value (repeatable), resolved by `_load_config`."""
+    fn = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+                      help="Override one setting (repeatable), e.g. --set pipeline.workers=2.")(fn)
+    fn = click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
+                      help="YAML configuration file (see `facedit config show`).")(fn)
+    return fn
+
+
+def _load_config(config_file, overrides):
+    from facedit.config import load_config
+    return load_config(config_file, overrides)
+
+
+@main.group("config")
+def config_group() -> None:
+    """The configuration of projection, translations, post-processing, gate and pipeline."""
+
+
+@config_group.command("show")
+@_config_options
+def config_show_cmd(config_file, overrides) -> None:
+    """Print the effective configuration (defaults, then --config, then --set) as YAML."""
+    from facedit.config import to_yaml
+
+    click.echo(to_yaml(_load_config(config_file, overrides)), nl=False)
+
+
+@main.group("translation")
+def translation_group() -> None:
+    """Named latent offsets for the batch pipeline (cursor {c}_min/{c}_max, default {c}_{v},
+    specific {c}_{new}_fr_{old}, and `bald`)."""
+
+
+def _translations(config):
+    from facedit.translations import load_translations, user_store
+
+    return load_translations(config), user_store(config.pipeline.model,
+                                                 config.translation.user_dir)
+
+
+@translation_group.command("save", context_settings={"ignore_unknown_options": True,
+                                                     "allow_extra_args": True})
+@click.argument("name")
+@click.option("--from-edit", "photo", type=click.Path(path_type=Path), required=True,
+              help="Photo to edit; the translation is the edited minus the original latent.")
+@click.option("--raw", is_flag=True, help="Values are raw latent steps, not target "
+              "probabilities.")
+@_config_options
+@click.pass_context
+def translation_save_cmd(ctx, name, photo, raw, config_file, overrides) -> None:
+    """Save a translation from an edit: `facedit translation save Hc_1 --from-edit P --blond 0.9`.
+
+    Stored in the user's translations of the configured model (pipeline.model); user
+    translations take precedence over the shipped ones.
+    """
+    from facedit.edit import Editor
+    from facedit.translations import parse_translation_name, user_store
+
+    parse_translation_name(name)  # a bad name fails before any model work
+    strengths = _parse_attribute_args(ctx.args)
+    if not strengths:
+        raise click.UsageError("name at least one attribute, e.g. --blond_hair 0.9")
+    config = _load_config(config_file, overrides)
+    editor = Editor.load(config.pipeline.model,
+                         Path(config.pipeline.directions) if config.pipeline.directions else None)
+    editor.parse_strengths(strengths, raw)
+    image = _load_photo(photo)
+    face = editor.encode(image, label=str(photo))[0]
+    steps = editor.edit(image, strengths, raw=raw, faces=[face], label=str(photo)).steps[0]
+    offset = editor.shift(face.latent, steps) - face.latent
+    store = user_store(config.pipeline.model, config.translation.user_dir)
+    store.save(name, offset, source=str(photo), steps={k: round(v, 4) for k, v in steps.items()})
+    click.echo(f"saved {name} (norm {float((offset ** 2).sum() ** 0.5):.3f}, steps "
+               f"{', '.join(f'{k} {v:+.2f}' for k, v in steps.items())}) in {store.folder}")
+
+
+@translation_group.command("list")
+@_config_options
+def translation_list_cmd(config_file, overrides) -> None:
+    """List every translation of the configured model: name, kind, origin, norm."""
+    from facedit.translations import parse_translation_name
+
+    translations, _ = _translations(_load_config(config_file, overrides))
+    for name, (origin, vector) in translations.all().items():
+        kind = parse_translation_name(name).kind
+        click.echo(f"{name:12s} {kind:9s} {origin:8s} norm={float((vector ** 2).sum() ** 0.5):.3f}")
+
+
+@translation_group.command("show")
+@click.argument("name")
+@_config_options
+def translation_show_cmd(name, config_file, overrides) -> None:
+    """Print one translation as JSON: kind, origin, norm, metadata, the first values."""
+    from facedit.errors import ConfigError
+    from facedit.translations import parse_translation_name
+
+    parsed = parse_translation_name(name)
+    translations, store = _translations(_load_config(config_file, overrides))
+    table = translations.all()
+    if name not in table:
+        raise ConfigError(f"no translation named {name!r}; `facedit translation list` shows them")
+    origin, vector = table[name]
+    click.echo(json.dumps({
+        "name": name, "kind": parsed.kind, "characteristic": parsed.characteristic,
+        "origin": origin, "dim": int(vector.shape[0]),
+        "norm": round(float((vector ** 2).sum() ** 0.5), 4),
+        "meta": store.meta(name) if origin == "user" else {},
+        "head": [round(float(v), 4) for v in vector[:8]]}, indent=1))
+
+
+@translation_group.command("delete")
+@click.argument("name")
+@_config_options
+def translation_delete_cmd(name, config_file, overrides) -> None:
+    """Delete a user translation (shipped ones cannot be deleted; a user one hides them)."""
+    from facedit.translations import user_store
+
+    config = _load_config(config_file, overrides)
+    store = user_store(config.pipeline.model, config.translation.user_dir)
+    store.delete(name)
+    click.echo(f"deleted {name} from {store.folder}")
+
+
+# -- the batch pipeline ---------------------------------------------------------------------------
+
+@main.group("pipeline")
+def pipeline_group() -> None:
+    """The competition batch pipeline: every required variation of every image (SPEC §2)."""
+
+
+@pipeline_group.command("run")
+@click.argument("data_dir", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
+              help="Result folder: OUT/<image name>/<variation>.png, report.json, report.html.")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None,
+              help="Worker processes (or Ray actors) [default: pipeline.workers].")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
+              help="local processes or a Ray cluster [default: pipeline.executor].")
+@click.option("--address", default=None, help="Ray cluster address [default: a local one].")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_config_options
+def pipeline_run_cmd(data_dir, out, workers, executor, address, quiet, config_file,
+                     overrides) -> None:
+    """Render every required output of every image named Sk_A_Se_C_P_B_Hc_D_Hs in DATA_DIR.
+
+    Badly named files are listed and skipped. Rerunning the same command resumes: finished
+    outputs are kept, and no partial file is ever left behind.
+    """
+    from facedit.pipeline.run import run_pipeline
+
+    config = _load_config(config_file, overrides)
+    given = {"workers": workers, "executor": executor, "address": address}
+    config = config.replace(pipeline={k: v for k, v in given.items() if v is not None})
+    report = run_pipeline(data_dir, out, config, progress=not quiet)
+    g = report["gate"]
+    for r in report["rejected"]:
+        click.echo(f"skipped {r['file']}: {r['reason']}", err=True)
+    click.echo(f"{report['images']} image(s), {report['outputs']} output(s) of "
+               f"{report['expected_outputs']} required; gate: {g['passed']} passed, "
+               f"{g['failed']} failed ({g['stand_ins']} stand-in copies); "
+               f"{report['rendered_images']} rendered in {report['seconds']:.1f} s, "
+               f"{report['kept_images']} kept; report: {out / 'report.html'}")
+
+
+@pipeline_group.command("check")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
+              help="The input folder: every input there must have its output folder.")
+@click.option("--size", type=click.IntRange(1, 8192), default=512, show_default=True)
+@click.pass_context
+def pipeline_check_cmd(ctx, out, data_dir, size) -> None:
+    """Validate a result folder: folders, names, counts, SIZE x SIZE RGB PNGs.
+
+    Prints what is missing, extra or bad; exit status 2 when the folder is not valid.
+    """
+    from facedit.pipeline.check import check_output
+
+    result = check_output(out, data_dir, size)
+    for line in result.lines():
+        click.echo(line)
+    click.echo(f"{'valid' if result.ok else 'INVALID'}: {result.images} image folder(s), "
+               f"{result.outputs} good output(s), {len(result.missing)} missing, "
+               f"{len(result.extra)} extra, {len(result.bad)} bad")
+    if not result.ok:
+        ctx.exit(2)
+
+
+@pipeline_group.command("zip")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("-o", "--archive", type=click.Path(path_type=Path), default=None,
+              help="Archive path [default: OUT.zip].")
+@click.option("--size", type=click.IntRange(1, 8192), default=512, show_default=True)
+@click.option("--force", is_flag=True, help="Write the archive even if the check fails.")
+def pipeline_zip_cmd(out, archive, size, force) -> None:
+    """Write the submission archive of a checked result folder (<image>/<variation>.png)."""
+    from facedit.pipeline.check import zip_output
+
+    click.echo(f"archive: {zip_output(out, archive, size, force)}")
