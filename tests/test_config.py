@@ -90,3 +90,20 @@ def test_config_is_frozen_and_replace_checks():
     with pytest.raises(ConfigError, match="pipeline.workers"):
         cfg.replace(pipeline={"workers": "x"})
     assert from_dict(None) == cfg and from_dict({"gate": None}) == cfg
+
+
+def test_config_show_command(tmp_path):
+    from click.testing import CliRunner
+
+    from facedit.cli import main
+
+    path = tmp_path / "c.yaml"
+    path.write_text("gate:\n  retries: 5\n")
+    result = CliRunner().invoke(main, ["config", "show", "--config", str(path),
+                                       "--set", "pipeline.workers=2"])
+    assert result.exit_code == 0, result.output
+    shown = yaml.safe_load(result.output)
+    assert shown["gate"]["retries"] == 5 and shown["pipeline"]["workers"] == 2
+    assert from_dict(shown) == load_config(path, ["pipeline.workers=2"])
+    bad = CliRunner().invoke(main, ["config", "show", "--set", "gate.retries=many"])
+    assert bad.exit_code == 2 and "gate.retries: expected int" in bad.output

@@ -120,3 +120,63 @@ def test_precedence_user_over_shipped_and_specific_over_default():
     assert t.resolve("Be_min", None).origin == "user"
     assert t.resolve("bald", 0) is None
     assert t.all()["Be_min"][0] == "user" and t.all()["Hc_1"][0] == "shipped"
+
+
+# -- the commands -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_overrides(tmp_path_factory):
+    import torch
+
+    from facedit.pipeline.tiny import make_tiny_models
+
+    folder = tmp_path_factory.mktemp("models")
+    threads = torch.get_num_threads()
+    yield make_tiny_models(folder) + [f"translation.user_dir={folder / 'user'}"]
+    torch.set_num_threads(threads)
+
+
+def _invoke(args, overrides):
+    from click.testing import CliRunner
+
+    from facedit.cli import main
+
+    for o in overrides:
+        args = [*args, "--set", o]
+    return CliRunner().invoke(main, args)
+
+
+def test_translation_commands(tiny_overrides, tmp_path, astronaut):
+    import json
+
+    from facedit.io import save_image
+    from facedit.translations import load_directions
+
+    listed = _invoke(["translation", "list"], tiny_overrides)
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert len(lines) == 57 and any(line.split()[:3] == ["Hc_1_fr_0", "specific", "shipped"]
+                                    for line in lines)
+    photo = save_image(tmp_path / "a.png", astronaut)
+    saved = _invoke(["translation", "save", "Hc_1", "--from-edit", str(photo), "--raw",
+                     "--blond_hair", "1.5"], tiny_overrides)
+    assert saved.exit_code == 0, saved.output
+    shown = _invoke(["translation", "show", "Hc_1"], tiny_overrides)
+    info = json.loads(shown.output)
+    assert info["origin"] == "user" and info["kind"] == "default"
+    assert info["meta"]["steps"] == {"blond_hair": 1.5}
+    model = [o for o in tiny_overrides if o.startswith("pipeline.model=")][0].split("=", 1)[1]
+    direction = load_directions(model)["blond_hair"]
+    assert info["norm"] == pytest.approx(1.5 * float(np.linalg.norm(direction)), abs=1e-3)
+    rows = [line.split() for line in _invoke(["translation", "list"], tiny_overrides)
+            .output.splitlines()]
+    assert ["Hc_1", "default", "user"] in [r[:3] for r in rows]
+    deleted = _invoke(["translation", "delete", "Hc_1"], tiny_overrides)
+    assert deleted.exit_code == 0
+    again = _invoke(["translation", "delete", "Hc_1"], tiny_overrides)
+    assert again.exit_code == 2 and "no user translation named 'Hc_1'" in again.output
+    bad = _invoke(["translation", "save", "Hc_7", "--from-edit", str(photo), "--raw",
+                   "--blond_hair", "1"], tiny_overrides)
+    assert bad.exit_code == 2 and "breaks the default rule" in bad.output
+    missing = _invoke(["translation", "show", "Hc_1"], tiny_overrides)
+    assert missing.exit_code == 0 and json.loads(missing.output)["origin"] == "shipped"

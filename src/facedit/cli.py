@@ -486,7 +486,7 @@ def translation_save_cmd(ctx, name, photo, raw, config_file, overrides) -> None:
     Stored in the user's translations of the configured model (pipeline.model); user
     translations take precedence over the shipped ones.
     """
-    from facedit.edit import Editor
+    from facedit.pipeline.render import build_editor
     from facedit.translations import parse_translation_name, user_store
 
     parse_translation_name(name)  # a bad name fails before any model work
@@ -494,8 +494,8 @@ def translation_save_cmd(ctx, name, photo, raw, config_file, overrides) -> None:
     if not strengths:
         raise click.UsageError("name at least one attribute, e.g. --blond_hair 0.9")
     config = _load_config(config_file, overrides)
-    editor = Editor.load(config.pipeline.model,
-                         Path(config.pipeline.directions) if config.pipeline.directions else None)
+    # The pipeline's own models (pipeline.model, .directions, .judge); calibration needs a judge.
+    editor = build_editor(config.replace(gate={"enabled": not raw}))
     editor.parse_strengths(strengths, raw)
     image = _load_photo(photo)
     face = editor.encode(image, label=str(photo))[0]
