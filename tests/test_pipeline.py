@@ -226,3 +226,9 @@ def test_check_and_zip_commands(tmp_path):
     assert refused.exit_code == 2 and "not a valid submission" in refused.output
     forced = runner.invoke(main, ["pipeline", "zip", str(root), "--size", "64", "--force"])
     assert forced.exit_code == 0
+
+
+def test_hidden_files_are_not_inputs(tmp_path):
+    paths = [tmp_path / "0_0_0_0_0_0_0_0_0.png", tmp_path / ".0_0_0_0_0_0_0_0_1.png.0a1b.part.png"]
+    good, bad = split_names(paths)
+    assert len(good) == 1 and bad == []

@@ -232,8 +232,13 @@ class Renderer:
 
     def _finish(self, job: Job, record: dict, finals: dict, steps: dict) -> ImageResult:
         level = self.config.pipeline.png_compression
-        files = {name: encode_png(img, level) for name, img in finals.items()
-                 if name not in job.skip}
+        encoded: dict[int, bytes] = {}  # stand-ins share one array: encode it once
+        files = {}
+        for name, img in finals.items():
+            if name not in job.skip:
+                if id(img) not in encoded:
+                    encoded[id(img)] = encode_png(img, level)
+                files[name] = encoded[id(img)]
         step_files = {step: {name: encode_png(img, level) for name, img in images.items()}
                       for step, images in steps.items()}
         return ImageResult(job.stem, record, files, step_files)
