@@ -9,8 +9,8 @@
    (wall time including start-up, and the run's own time without it);
 3. checks each result (`pipeline check`: 24 outputs per non-bald and 25 per bald image, 512 x 512
    RGB) and that all three give byte-identical PNGs;
-4. kills a --workers 2 run (SIGKILL to its process group) at random moments `--kills` times,
-   resuming each time; after every kill every PNG present must decode completely, and the final
+4. kills a --workers 2 run (SIGKILL to its process group) `--kills` times, each when a random
+   number of its PNGs are written, resuming each time; after every kill every PNG present must decode completely, and the final
    outputs must equal the uninterrupted run's.
 
 `--models shipped` uses the shipped weights (the real benchmark); `random` uses random weights of
@@ -131,22 +131,33 @@ def complete_pngs(out: Path) -> tuple[int, int]:
     return good, len(list(out.rglob(".*.part*")))
 
 
-def kill_and_resume(data: Path, out: Path, overrides: list[str], kills: int, span: float,
+def _count_pngs(out: Path) -> int:
+    return sum(1 for p in out.glob("*/*.png") if not p.name.startswith(".")) \
+        if out.exists() else 0
+
+
+def kill_and_resume(data: Path, out: Path, overrides: list[str], kills: int, total: int,
                     seed: int = 0) -> dict:
+    """Kill a --workers 2 run `kills` times, each at a random number of finished PNGs drawn
+    between what is there and the total, then let a last run finish."""
     rng = np.random.default_rng(seed)
     events = []
     for _ in range(kills):
-        delay = float(rng.uniform(0.15, 0.6) * span)
+        done = _count_pngs(out)
+        target = int(rng.integers(done + 1, max(done + 2, total - 30)))  # before the last image
         proc = subprocess.Popen(command(data, out, overrides, "--workers", "2"),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
-        time.sleep(delay)
+        start = time.perf_counter()
+        while proc.poll() is None and _count_pngs(out) < target:
+            time.sleep(0.02)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        good, parts = complete_pngs(out) if out.exists() else (0, 0)
-        events.append({"killed_after_s": round(delay, 2), "complete_pngs": good,
-                       "temporary_files_left": parts})
+        good, parts = complete_pngs(out)
+        events.append({"target_pngs": target, "killed_after_s": round(time.perf_counter() -
+                                                                      start, 2),
+                       "complete_pngs": good, "temporary_files_left": parts})
     final = subprocess.run(command(data, out, overrides, "--workers", "2"), capture_output=True,
                            text=True)
     if final.returncode != 0:
@@ -161,16 +172,20 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--no-ray", action="store_true")
+    parser.add_argument("--count", type=int, default=None,
+                        help="A handful of images instead of the 72 (a quick trial).")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" /
                         "results_pipeline.json")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_pipeline_"))
     data = work / "data"
     if not data.is_dir():
-        _script().make_set(data, _script().factorial_names())
+        script = _script()
+        script.make_set(data, script.handful(args.count) if args.count else
+                        script.factorial_names())
     overrides = overrides_for(args.models, work)
     results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-               "models": args.models, "images": 72, "runs": {}}
+               "models": args.models, "images": len(list(data.glob("*.png"))), "runs": {}}
     runs = [("workers_1", ()), ("workers_2", ("--workers", "2"))]
     if not args.no_ray:
         runs.append(("ray_2", ("--executor", "ray", "--workers", "2")))
@@ -187,8 +202,8 @@ def main() -> None:
     if args.kills:
         out = work / "out_killed"
         shutil.rmtree(out, ignore_errors=True)
-        span = results["runs"]["workers_2"]["wall_s"]
-        resume = kill_and_resume(data, out, overrides, args.kills, span)
+        total = results["runs"]["workers_1"]["expected"]
+        resume = kill_and_resume(data, out, overrides, args.kills, total)
         resume["identical_to_uninterrupted"] = hashes(out) == reference
         resume["check"] = check(out, data)
         results["kill_resume"] = resume
