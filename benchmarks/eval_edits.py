@@ -390,6 +390,57 @@ def edit_baseline(editor, judge, task: Task, photo, face, vector, calibrate: boo
     return baseline_photo(editor, photo, face, vector, k), time.perf_counter() - t0, {"k": k}
 
 
+def run_task(models: Models, probe: Probe, task: Task, inputs, references, cache: PhotoCache,
+             methods: list[str], grid_names: set[str], kept: dict):
+    """Edit each input photo with each method and measure it. Returns the figures per method,
+    the photo counts, and one row per photo and method (for outputs/, to find bad cases)."""
+    editor, judge = models.editor, models.judge
+    region = editor.attribute(task.attribute).regions[0]
+    # Real faces: the reference set with the attribute, and the inputs' own regions.
+    ref = [cache.get(r)[1] for r in tqdm(references, desc=f"{task.name} refs")]
+    ref = [f for f in ref if f is not None]
+    feats_ref = _finite_rows(region_features(np.stack([f.aligned.crop for f in ref]),
+                                             [f.aligned.face for f in ref], region))
+    outcomes: dict[str, list[Outcome]] = {m: [] for m in methods}
+    faces_in, rows = [], []
+    for record in tqdm(inputs, desc=task.name, unit="photo"):
+        photo, face = cache.get(record)
+        if face is None:
+            continue
+        faces_in.append(face)
+        for m in methods:
+            if m == "ours":
+                out, seconds, extra = edit_ours(editor, task, photo, face)
+                if record.path.name in grid_names:
+                    kept.setdefault(record.path.name, {})[task.name] = out
+            else:
+                out, seconds, extra = edit_baseline(editor, judge, task, photo, face,
+                                                    models.baseline[task.attribute],
+                                                    m == "baseline_calibrated")
+            o = measure(editor, judge, probe, task, photo, face, out, seconds, m != "ours")
+            o.extra = extra
+            outcomes[m].append(o)
+            rows.append(_row(record.path.name, m, task, judge, o))
+    # The realism space is fitted on real faces only (references and inputs).
+    feats_in = _finite_rows(region_features(np.stack([f.aligned.crop for f in faces_in]),
+                                            [f.aligned.face for f in faces_in], region))
+    space = FeatureSpace.fit(np.concatenate([feats_ref, feats_in]), dims=FEATURE_DIMS)
+    summaries = {m: summarise(task, outcomes[m], list(judge.attributes), feats_in, feats_ref,
+                              space) for m in methods}
+    counts = {"chosen": len(inputs), "face_found": len(faces_in), "reference_faces": len(ref),
+              "region": region}
+    return summaries, counts, rows
+
+
+def _row(name: str, method: str, task: Task, judge, o: Outcome) -> dict:
+    j = list(judge.attributes).index(task.label)
+    return {"photo": name, "method": method, "task": task.name,
+            "judge_before": float(o.probs_before[j]), "judge_after": float(o.probs_after[j]),
+            "probe_before": o.probe_before, "probe_after": o.probe_after,
+            "psnr_outside": _num(o.psnr_outside), "seam_out": o.seam_out, "seam_in": o.seam_in,
+            "shift_px": o.shift_px, **{k: float(v) for k, v in o.extra.items()}}
+
+
 # -- summaries ----------------------------------------------------------------------------------
 
 def summarise(task: Task, outcomes: list[Outcome], judge_attrs, feats_in: np.ndarray,
@@ -537,6 +588,8 @@ def parse_args(argv):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--grid", type=Path, default=Path("outputs/eval_grid.png"))
+    p.add_argument("--rows", type=Path, default=Path("outputs/eval_edits_rows.jsonl"),
+                   help="per-photo measurements (git-ignored: they name data files)")
     p.add_argument("--no-calibrated-baseline", action="store_true")
     return p.parse_args(argv)
 
@@ -549,7 +602,7 @@ def main(argv: list[str] | None = None) -> dict:
     cv2.setNumThreads(args.threads)
     started = time.time()
 
-    # 1. models and the held-out photos of each task and of the real reference sets
+    # 1. models, the independent judges, the held-out photos of each task and the real references
     models = load_models(args.model_dir, args.classifier_dir, args.checkpoints, args.cache,
                          args.direction_samples)
     editor, judge = models.editor, models.judge
@@ -557,12 +610,10 @@ def main(argv: list[str] | None = None) -> dict:
                                  args.probe_samples)
               for label in sorted({t.label for t in TASKS})}
     records = heldout_records(args.data, args.seed)
-    inputs = {"smile_add": choose(records, "Smiling", False, args.n),
-              "glasses_add": choose(records, "Eyeglasses", False, args.n),
-              "glasses_remove": choose(records, "Eyeglasses", True, args.n)}
-    references = {"smile_add": choose(records, "Smiling", True, args.n),
-                  "glasses_add": choose(records, "Eyeglasses", True, args.n),
-                  "glasses_remove": choose(records[::-1], "Eyeglasses", False, args.n)}
+    # Inputs lack the target value; references (real faces with it) come from the other end of
+    # the shuffled list, so they overlap the other tasks' inputs as little as possible.
+    inputs = {t.name: choose(records, t.label, not t.adds, args.n) for t in TASKS}
+    references = {t.name: choose(records[::-1], t.label, t.adds, args.n) for t in TASKS}
     cache = PhotoCache(editor)
     grid_names = {r.path.name for r in (inputs["glasses_add"][:GRID_PHOTOS - 4]
                                         + inputs["glasses_remove"][:4])}
@@ -572,46 +623,18 @@ def main(argv: list[str] | None = None) -> dict:
     results = {m: {} for m in methods}
     counts = {}
 
+    rows = []
     for task in TASKS:
-        region = editor.attribute(task.attribute).regions[0]
-        # 2. real faces: the reference set with the attribute, and the inputs' own regions
-        ref = [cache.get(r)[1] for r in tqdm(references[task.name], desc=f"{task.name} refs")]
-        ref = [f for f in ref if f is not None]
-        feats_ref = _finite_rows(region_features(np.stack([f.aligned.crop for f in ref]),
-                                                 [f.aligned.face for f in ref], region))
-        # 3. every method on every input photo
-        outcomes = {m: [] for m in methods}
-        faces_in = []
-        for record in tqdm(inputs[task.name], desc=task.name, unit="photo"):
-            photo, face = cache.get(record)
-            if face is None:
-                continue
-            faces_in.append(face)
-            vector = models.baseline[task.attribute]
-            for m in methods:
-                if m == "ours":
-                    out, seconds, extra = edit_ours(editor, task, photo, face)
-                    if record.path.name in grid_names:
-                        kept.setdefault(record.path.name, {})[task.name] = out
-                else:
-                    out, seconds, extra = edit_baseline(editor, judge, task, photo, face, vector,
-                                                        m == "baseline_calibrated")
-                o = measure(editor, judge, probes[task.label], task, photo, face, out, seconds,
-                            m != "ours")
-                o.extra = extra
-                outcomes[m].append(o)
-        # 4. realism space fitted on real faces only (references and inputs), then the figures
-        feats_in = _finite_rows(region_features(np.stack([f.aligned.crop for f in faces_in]),
-                                                [f.aligned.face for f in faces_in], region))
-        space = FeatureSpace.fit(np.concatenate([feats_ref, feats_in]), dims=FEATURE_DIMS)
-        counts[task.name] = {"chosen": len(inputs[task.name]), "face_found": len(faces_in),
-                             "reference_faces": len(ref), "region": region}
+        # 2. every method on every input photo of the task, 3. the figures
+        summaries, counts[task.name], task_rows = run_task(
+            models, probes[task.label], task, inputs[task.name], references[task.name], cache,
+            methods, grid_names, kept)
         for m in methods:
-            results[m][task.name] = summarise(task, outcomes[m], list(judge.attributes),
-                                              feats_in, feats_ref, space)
-        print(json.dumps({m: results[m][task.name] for m in methods}, indent=1), file=sys.stderr)
+            results[m][task.name] = summaries[m]
+        rows += task_rows
+        print(json.dumps(summaries, indent=1), file=sys.stderr)
 
-    # 5. the grid (git-ignored) and the report
+    # 4. the grid (git-ignored) and the report
     grid_records = [r for r in records if r.path.name in grid_names]
     grid_path = make_grid(models, cache, grid_records, kept, args.grid)
     report = {
@@ -637,6 +660,8 @@ def main(argv: list[str] | None = None) -> dict:
                         "threads": args.threads,
                         "load_average_1min": round(os.getloadavg()[0], 2)},
     }
+    args.rows.parent.mkdir(parents=True, exist_ok=True)
+    args.rows.write_text("".join(json.dumps(r) + "\n" for r in rows))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     print(table(results))
