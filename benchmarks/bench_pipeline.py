@@ -10,8 +10,8 @@
 3. checks each result (`pipeline check`: 24 outputs per non-bald and 25 per bald image, 512 x 512
    RGB) and that all three give byte-identical PNGs;
 4. kills a --workers 2 run (SIGKILL to its process group) `--kills` times, each when a random
-   number of its PNGs are written, resuming each time; after every kill every PNG present must decode completely, and the final
-   outputs must equal the uninterrupted run's.
+   number of its PNGs are written, resuming each time; after every kill every PNG present must
+   decode completely, and the final outputs must equal the uninterrupted run's.
 
 `--models shipped` uses the shipped weights (the real benchmark); `random` uses random weights of
 the shipped architectures (timing before the weights exist); `tiny` the tests' tiny models.

@@ -21,6 +21,8 @@ def executor(name: str):
 def run_jobs(config, jobs: list, renderer=None) -> Iterator:
     """Yield an `ImageResult` per job, in completion order, on the configured executor.
     `renderer`: an already built one, used by the in-process executor."""
+    if not jobs:  # a finished run: start no worker, no cluster
+        return iter(())
     name = config.pipeline.executor
     if name == "local" and config.pipeline.workers == 1:
         name = "serial"

@@ -116,8 +116,9 @@ def expected_count(code: ImageCode) -> int:
 
 def split_names(paths) -> tuple[list[tuple[Path, ImageCode]], list[dict]]:
     """Sort files into (path, code) pairs with valid names and a list of rejected ones (each with
-    the reason), so a bad name is reported and skipped, never fatal; hidden files are ignored. Two files with the same stem
-    (a.png and a.jpg) are both rejected: their outputs would share a folder."""
+    the reason), so a bad name is reported and skipped, never fatal; hidden files are ignored.
+    Two files with the same stem (a.png and a.jpg) are both rejected: their outputs would share
+    a folder."""
     good, bad, seen = [], [], {}
     # Hidden files (a copy's or an editor's temporary files) are never inputs.
     for path in sorted(Path(p) for p in paths if not Path(p).name.startswith(".")):

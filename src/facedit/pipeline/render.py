@@ -16,10 +16,10 @@ from facedit.pipeline.names import ImageCode, Variation, required_outputs
 from facedit.pipeline.regions import (border_fade, domain_weight, foreground_weight,
                                       segmentation_weight)
 
-REFERENCE_SIZE = 512
+REFERENCE_SIZE = 512  # the post-processing margins are given in pixels of a 512 px photo
 # Characteristics whose edit can move a face part's outline; for the others (hair, skin, age, sex:
 # parts the landmarks outline the same way before and after) the input's landmarks suffice.
-SHAPE_CHARACTERISTICS = frozenset({"D", "Ch", "Pn", "Bn", "Bp", "N", "Be"})  # the post-processing margins are given in pixels of a 512 px photo
+SHAPE_CHARACTERISTICS = frozenset({"D", "Ch", "Pn", "Bn", "Bp", "N", "Be"})
 
 
 @dataclass
@@ -192,7 +192,7 @@ class Renderer:
         """The judge's reading of each variation's attribute on its output."""
         judge = self.editor.judge
         crops = np.stack([ctx.model_crop(img) for img in images])
-        probs, ages = judge.score(crops)
+        probs, _ = judge.score(crops)
         cols = [judge.attributes.index(self.editor.attribute(v.attribute).label)
                 for v in variations]
         return probs[np.arange(len(variations)), cols]
