@@ -107,3 +107,19 @@ def test_config_show_command(tmp_path):
     assert from_dict(shown) == load_config(path, ["pipeline.workers=2"])
     bad = CliRunner().invoke(main, ["config", "show", "--set", "gate.retries=many"])
     assert bad.exit_code == 2 and "gate.retries: expected int" in bad.output
+
+
+def test_every_key_is_documented_and_the_commented_yaml_loads(tmp_path):
+    import dataclasses
+
+    from facedit.config import _section_classes, field_docs
+
+    for name, cls in _section_classes().items():
+        docs = field_docs(cls)
+        assert {f.name for f in dataclasses.fields(cls)} == set(docs), name
+    cfg = load_config(overrides=["gate.retries=3"])
+    text = to_yaml(cfg, comments=True)
+    assert "# optimiser step size" in text
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    assert load_config(path) == cfg

@@ -450,12 +450,14 @@ def config_group() -> None:
 
 
 @config_group.command("show")
+@click.option("--comments/--no-comments", default=True, show_default=True,
+              help="Explain each section and key in YAML comments.")
 @_config_options
-def config_show_cmd(config_file, overrides) -> None:
+def config_show_cmd(comments, config_file, overrides) -> None:
     """Print the effective configuration (defaults, then --config, then --set) as YAML."""
     from facedit.config import to_yaml
 
-    click.echo(to_yaml(_load_config(config_file, overrides)), nl=False)
+    click.echo(to_yaml(_load_config(config_file, overrides), comments), nl=False)
 
 
 @main.group("translation")

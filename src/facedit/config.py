@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import textwrap
 import types
 import typing
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ class ProjectionConfig:
 
     iterations: int = 0  # optimisation steps after the encoder; 0 = the encoder's code only
     optimizer: str = "adam"  # "adam" or "lbfgs"
-    lr: float = 0.05
+    lr: float = 0.05  # optimiser step size
     mse_weight: float = 1.0  # pixel MSE of the decoding against the crop
     edge_weight: float = 0.5  # L1 of image gradients: a cheap stand-in for a perceptual loss
     regularizer: float = 0.01  # pull towards the encoder's code (keeps the code editable)
@@ -79,9 +80,9 @@ class PostprocessConfig:
     the landmarks, union over input and output), "foreground" (the background never changes).
     Margins are the blend rule's ramp widths in pixels of a 512 px photo."""
 
-    steps: tuple[str, ...] = POSTPROCESS_STEPS
-    domain_margin: float = 42.0
-    segmentation_margin: float = 21.0
+    steps: tuple[str, ...] = POSTPROCESS_STEPS  # any of domain, segmentation, foreground
+    domain_margin: float = 42.0  # blend ramp around the domain box (the source: 42)
+    segmentation_margin: float = 21.0  # blend ramp around the face part (the source: 21)
     segment_output: bool = True  # also find the parts in the edited face (union with the input's)
     foreground_margin: float = 6.0  # inward ramp from the person's outline
     foreground_threshold: float = 0.5  # person probability above which a pixel is foreground
@@ -103,11 +104,11 @@ class GateConfig:
     multiplied by `growth` up to `retries` times; what still fails is replaced by a copy of the
     input (`on_fail: copy`) or kept (`keep`), and flagged either way."""
 
-    enabled: bool = True
-    retries: int = 2
-    growth: float = 1.5
+    enabled: bool = True  # judge every output (false: no judge is loaded)
+    retries: int = 2  # stronger attempts after a failed one
+    growth: float = 1.5  # offset multiplier of each retry (1.5, 2.25, ...)
     tolerance: float = 0.2  # for intermediate targets (e.g. age 0.5): |reading - target| allowed
-    on_fail: str = "copy"
+    on_fail: str = "copy"  # "copy" (the input stands in) or "keep" (the last attempt)
     identity_max: float = 0.5  # RMS latent drift off the edit's own direction that gets flagged
     background_min_psnr: float = 40.0  # dB over the background below which an output is flagged
 
@@ -130,7 +131,7 @@ class PipelineConfig:
     size: int = 512  # side of every output image
     blend_size: int = 256  # side of the aligned crop the edit is blended in
     png_compression: int = 1  # 0 (fast, big) .. 9 (slow, small); the pixels are the same
-    workers: int = 1
+    workers: int = 1  # worker processes (or Ray actors), each with its own models
     executor: str = "local"  # "local" (processes) or "ray"
     address: Union[str, None] = None  # Ray cluster address [default: a local instance]
     threads: int = 1  # torch threads per worker; fixed so every executor gives the same bytes
@@ -307,9 +308,39 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
     return from_dict(data)
 
 
-def to_yaml(config: Config) -> str:
-    """The configuration as YAML, sections in their fixed order."""
-    return yaml.safe_dump(config.to_dict(), sort_keys=False, default_flow_style=False)
+def field_docs(cls) -> dict[str, str]:
+    """{key: its comment} from the `key: type = default  # comment` lines of a section class:
+    the defaults are documented once, in the source, and `facedit config show` prints them."""
+    import inspect
+
+    docs = {}
+    for line in inspect.getsource(cls).splitlines():
+        m = re.match(r"\s+(\w+): [^=]+=.*?#\s*(.+)$", line)
+        if m:
+            docs[m.group(1)] = m.group(2).strip()
+    return docs
+
+
+def to_yaml(config: Config, comments: bool = False) -> str:
+    """The configuration as YAML, sections in their fixed order; with `comments`, each section's
+    docstring and each key's comment (a loader ignores them, so the text still loads)."""
+    text = yaml.safe_dump(config.to_dict(), sort_keys=False, default_flow_style=False)
+    if not comments:
+        return text
+    classes, lines, docs = _section_classes(), [], {}
+    for line in text.splitlines():
+        if line and not line.startswith(" "):  # a section
+            cls = classes[line.rstrip(":")]
+            docs = field_docs(cls)
+            summary = " ".join((cls.__doc__ or "").split())
+            lines += [f"# {part}" for part in textwrap.wrap(summary, 96)]
+            lines.append(line)
+            continue
+        key = line.strip().split(":")[0]
+        if line.startswith("  ") and not line.startswith("   ") and key in docs:
+            line = f"{line}  # {docs[key]}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def save_config(path: str | Path, config: Config) -> Path:
