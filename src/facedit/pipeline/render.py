@@ -268,8 +268,10 @@ class _Context:
         """The model-size aligned crop of a (size, size, 3) output, as the judge sees it."""
         from facedit.align import warp_to_crop
 
+        s = self.editor.model.size
         crop = warp_to_crop(image, self.face.aligned.matrix, self.size)
-        return self.editor._to_model_size(crop)
+        # INTER_AREA, as the editor shrinks the input's crop for the model
+        return crop if s == self.size else cv2.resize(crop, (s, s), interpolation=cv2.INTER_AREA)
 
     def _domain_w(self, c: str) -> np.ndarray:
         if c not in self._domain:
