@@ -91,10 +91,16 @@ def prepare_photo(data: bytes, size: int, label: str) -> tuple[np.ndarray, list[
     return cv2.resize(image, (size, size), interpolation=interp), [w, h]
 
 
-def keep_background(original: np.ndarray, edited: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """original + weight * (edited - original), rounded; bit-identical wherever weight is 0."""
-    delta = (edited.astype(np.float32) - original.astype(np.float32)) * weight[:, :, None]
-    return np.clip(np.rint(original.astype(np.float32) + delta), 0, 255).astype(np.uint8)
+def keep_background(original: np.ndarray, edited: np.ndarray, weight: np.ndarray,
+                    box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """original + weight * (edited - original), rounded; bit-identical wherever weight is 0.
+    (H, W, 3) uint8 images, (H, W) float32 weight; `box` (x0, y0, x1, y1) bounds where `edited`
+    may differ from `original` (only that part is computed)."""
+    x0, y0, x1, y1 = box or (0, 0, original.shape[1], original.shape[0])
+    o, e = original[y0:y1, x0:x1].astype(np.float32), edited[y0:y1, x0:x1].astype(np.float32)
+    out = original.copy()
+    out[y0:y1, x0:x1] = np.clip(np.rint(o + (e - o) * weight[y0:y1, x0:x1, None]), 0, 255)
+    return out
 
 
 class Renderer:
@@ -261,6 +267,14 @@ class _Context:
         self.foreground = foreground_weight(person, cfg.foreground_threshold,
                                             cfg.foreground_margin * photo.shape[0] /
                                             REFERENCE_SIZE)
+        # The photo box a pasted crop can change: the crop's corners mapped back, plus a pixel.
+        corners = np.array([[0, 0], [self.size, 0], [0, self.size], [self.size, self.size]])
+        inv = face.aligned.inverse
+        pts = corners @ inv[:, :2].T + inv[:, 2]
+        h, w = photo.shape[:2]
+        lo, hi = np.floor(pts.min(axis=0)) - 2, np.ceil(pts.max(axis=0)) + 2
+        self.box = (int(np.clip(lo[0], 0, w)), int(np.clip(lo[1], 0, h)),
+                    int(np.clip(hi[0], 0, w)), int(np.clip(hi[1], 0, h)))
         self._domain: dict[str, np.ndarray] = {}
         self._segment: dict[str, np.ndarray] = {}
 
@@ -321,4 +335,5 @@ class _Context:
         return final, {name: paste(img, f) for name, img, f in stages}
 
     def _to_photo(self, pasted: np.ndarray, foreground: bool) -> np.ndarray:
-        return keep_background(self.photo, pasted, self.foreground) if foreground else pasted
+        return keep_background(self.photo, pasted, self.foreground, self.box) if foreground \
+            else pasted
