@@ -139,13 +139,23 @@ def _train_options(fn):
 
 @train_group.command("classifier")
 @_train_options
-def train_classifier_cmd(cache, run_dir, minutes, threads, export) -> None:
+@click.option("--input-size", type=int, default=64, show_default=True)
+@click.option("--view", type=float, nargs=4, default=(0.125, 0.15, 0.875, 0.9), show_default=True,
+              help="The part of the crop it looks at: x0 y0 x1 y1 as fractions.")
+@click.option("--init", type=click.Path(path_type=Path), default=None,
+              help="Warm-start from another run's state.pt.")
+@click.option("--lr", type=float, default=2e-3, show_default=True)
+def train_classifier_cmd(cache, run_dir, minutes, threads, export, input_size, view, init,
+                         lr) -> None:
     """Train the attribute classifier (40 CelebA attributes + age)."""
+    from facedit.models.classifier import ClassifierConfig
     from facedit.train.classifier import train_classifier
     from facedit.train.export import export_classifier
 
     cache = cache or _default_cache() / "prepared-128"
-    model = train_classifier(cache, run_dir, minutes=minutes, threads=threads)
+    config = ClassifierConfig(input_size=input_size, view=tuple(view))
+    model = train_classifier(cache, run_dir, minutes=minutes, threads=threads, config=config,
+                             init=init, lr=lr)
     if export:
         card = export_classifier(model, cache, run_dir, export)
         click.echo(json.dumps(card["metrics"], indent=1))

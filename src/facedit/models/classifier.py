@@ -1,8 +1,8 @@
 """The attribute classifier: the judge of edits. A small residual CNN on aligned crops that predicts
 CelebA's 40 attributes (logits) and age in years (UTKFace).
 
-It looks at the crop at `input_size` (64 by default, area-downsampled from the 128 crop): enough for
-the attributes and four times cheaper than full resolution on a CPU.
+It looks at the `view` part of the crop at `input_size` pixels (area-downsampled from the 128 crop):
+enough for the attributes and several times cheaper than full resolution on a CPU.
 Images are (B, 3, S, S) float32 RGB in [0, 1].
 """
 from __future__ import annotations
@@ -19,6 +19,9 @@ from facedit.data.sources import CELEBA_ATTRIBUTES
 @dataclass(frozen=True)
 class ClassifierConfig:
     input_size: int = 64
+    # The part of the aligned crop the classifier looks at, as fractions (x0, y0, x1, y1): the
+    # face and the hair around it, without the margins, so the mouth and eyes get more pixels.
+    view: tuple[float, ...] = (0.0, 0.0, 1.0, 1.0)
     channels: tuple[int, ...] = (32, 64, 128, 256)
     attributes: tuple[str, ...] = CELEBA_ATTRIBUTES
 
@@ -73,7 +76,11 @@ class AttributeClassifier(nn.Module):
 
     def _prepare(self, images: torch.Tensor) -> torch.Tensor:
         s = self.config.input_size
-        if images.shape[-1] != s:
+        x0, y0, x1, y1 = self.config.view
+        if (x0, y0, x1, y1) != (0.0, 0.0, 1.0, 1.0):
+            h, w = images.shape[-2:]
+            images = images[..., round(y0 * h):round(y1 * h), round(x0 * w):round(x1 * w)]
+        if images.shape[-1] != s or images.shape[-2] != s:
             images = F.interpolate(images, size=(s, s), mode="area" if images.shape[-1] > s
                                    else "bilinear", align_corners=None)
         return (images - self.mean) / self.std

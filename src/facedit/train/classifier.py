@@ -37,11 +37,15 @@ def targets(subset: PreparedSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def train_classifier(cache: Path, run_dir: Path, minutes: float = 40.0, batch: int = 64,
                      lr: float = 2e-3, threads: int = 1, seed: int = 0,
                      max_steps: int | None = None, log_every: int = 20,
-                     config: ClassifierConfig = ClassifierConfig()) -> AttributeClassifier:
+                     config: ClassifierConfig = ClassifierConfig(),
+                     init: Path | None = None) -> AttributeClassifier:
+    """Train the classifier within a time budget, resumably; `init` warm-starts a new run from
+    another run's `state.pt` (the convolutions do not depend on the input size or view)."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     run = Run(run_dir, dict(kind="classifier", cache=str(cache), minutes=minutes, batch=batch,
-                            lr=lr, threads=threads, seed=seed))
+                            lr=lr, threads=threads, seed=seed, config=config.to_dict(),
+                            init=str(init) if init else None))
     train = PreparedSet.load(cache, "train", in_memory=True)
     val = PreparedSet.load(cache, "val", in_memory=True)
     y, known, age = targets(train)
@@ -49,6 +53,8 @@ def train_classifier(cache: Path, run_dir: Path, minutes: float = 40.0, batch: i
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     state = run.load_state()
     epoch, step = 0, 0
+    if state is None and init is not None:
+        model.load_state_dict(torch.load(init, map_location="cpu", weights_only=True)["model"])
     if state:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optim"])
