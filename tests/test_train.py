@@ -94,3 +94,31 @@ def test_export_and_load_round_trip(tiny_set, tmp_path):
         b = loaded.decode(loaded.encode(x)[0])
     assert torch.allclose(a, b, atol=2e-2)  # fp16 storage
     assert json.loads((tmp_path / "export" / "model_card.json").read_text())["licence"]
+
+
+def test_learn_directions_covers_every_attribute(tiny_set, tmp_path):
+    from facedit.models.backend import TorchVAEBackend
+    from facedit.train.directions import PCA_COUNT, learn_directions
+
+    labels = dict(np.load(tiny_set / "labels.npz"))
+    root = tmp_path / "set"
+    root.mkdir()
+    for name in ("images.npy", "mesh.npy", "summary.json"):
+        (root / name).write_bytes((tiny_set / name).read_bytes())
+    rng = np.random.default_rng(1)
+    labels["attrs"] = rng.choice([-1, 1], size=labels["attrs"].shape).astype(np.int8)
+    labels["attrs"][:, 20] = labels["attrs"][:, 39]  # Male and Young perfectly correlated
+    labels["attrs"][:, 31] = np.where(rng.random(96) < 0.85, labels["attrs"][:, 15], 1)
+    labels["age"][::3] = rng.uniform(10, 80, len(labels["age"][::3]))  # UTKFace-like rows
+    np.savez(root / "labels.npz", **labels)
+    torch.manual_seed(0)
+    backend = TorchVAEBackend(FaceVAE(TINY_VAE).eval(), 32, TINY_VAE.latent, "tiny")
+    ds = learn_directions(backend, root, method="mean")
+    assert len(ds.names) == 41 + min(PCA_COUNT, TINY_VAE.latent)
+    assert np.allclose(np.linalg.norm(ds.vectors, axis=1), 1.0, atol=1e-5)
+    # Smiling mostly follows Eyeglasses in these labels: made orthogonal to its raw direction,
+    # unless too little would be left of it.
+    assert ds.meta["smiling"]["orthogonal_to"] in ([], ["eyeglasses"])
+    # Young cannot be told apart from Male at all: kept, conditioned on nothing (no crash).
+    assert ds.meta["young"]["orthogonal_to"] == []
+    assert ds.meta["age"]["method"] == "ridge"

@@ -5,7 +5,9 @@ or the normal of a linear SVM); `age` gets the ridge-regression direction of UTK
 `condition=True` each direction is made orthogonal to the directions of the protected attributes
 that correlate with it in the labels (InterFaceGAN's conditional manipulation), so that e.g. adding
 a smile does not also change sex or age. `scale` is the latents' standard deviation along the
-direction: raw steps are in those units.
+direction: raw steps are in those units. The first `PCA_COUNT` principal axes of the codes are
+added as unsupervised directions `pca_00`... (GANSpace-like), and the codes' mean is kept in
+the set's info (for sampling faces from the model).
 """
 from __future__ import annotations
 
@@ -18,10 +20,11 @@ from facedit.attributes import ATTRIBUTES
 from facedit.data.dataset import PreparedSet
 from facedit.data.sources import CELEBA_ATTRIBUTES
 from facedit.directions import (DirectionSet, correlated, linear_boundary, mean_difference,
-                                orthogonalize)
+                                orthogonalize, pca_directions)
 from facedit.errors import ConfigError
 
 METHODS = {"mean": mean_difference, "svm": linear_boundary}
+PCA_COUNT = 20
 # Attributes an edit of something else should leave alone (conditioning set).
 PROTECTED = ("Male", "Young", "Pale_Skin", "Eyeglasses", "Smiling", "Bald", "Wearing_Hat",
              "Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair", "No_Beard", "Heavy_Makeup")
@@ -41,6 +44,18 @@ def age_direction(latents: np.ndarray, ages: np.ndarray, alpha: float = 10.0) ->
     reg = Ridge(alpha=alpha).fit(latents, ages)
     w = reg.coef_.astype(np.float64)
     return w / np.linalg.norm(w)
+
+
+def _conditioned(d: np.ndarray, vectors: list, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """`d` orthogonal to `vectors`, unless that leaves too little of it (an attribute the labels
+    cannot tell apart from the others): then `d` itself, conditioned on nothing."""
+    if not vectors:
+        return d, []
+    q, _ = np.linalg.qr(np.stack(vectors).T)
+    rest = d - q @ (q.T @ d)
+    if np.linalg.norm(rest) < 0.2 * np.linalg.norm(d):
+        return d, []
+    return orthogonalize(d, np.stack(vectors)), names
 
 
 def learn_directions(model, cache: Path, method: str = "svm", condition: bool = True,
@@ -63,7 +78,7 @@ def learn_directions(model, cache: Path, method: str = "svm", condition: bool = 
             j = CELEBA_ATTRIBUTES.index(label)
             others = [CELEBA_ATTRIBUTES[k] for k in correlated(celeba.attrs, j, threshold)
                       if CELEBA_ATTRIBUTES[k] in PROTECTED]
-            d = orthogonalize(d, np.stack([raw[o] for o in others])) if others else d
+            d, others = _conditioned(d, [raw[o] for o in others], others)
         name = label.lower()
         proj = (z_utk if label == "age" else z) @ d
         names.append(name)
@@ -72,7 +87,15 @@ def learn_directions(model, cache: Path, method: str = "svm", condition: bool = 
                       "orthogonal_to": [o.lower() for o in others],
                       "scale": float(proj.std()), "max_step": ATTRIBUTES[name].max_step,
                       "regions": list(ATTRIBUTES[name].regions), "group": ATTRIBUTES[name].group}
+    # Unsupervised directions: the principal axes of the codes (raw steps only; no judge reading).
+    axes, stds = pca_directions(z, PCA_COUNT)
+    for k, (axis, std) in enumerate(zip(axes, stds)):
+        name = f"pca_{k:02d}"
+        names.append(name)
+        vectors.append(axis)
+        meta[name] = {"label": name, "method": "pca", "orthogonal_to": [], "scale": float(std),
+                      "max_step": 3.0, "regions": ["head"], "group": "unsupervised"}
     info = {"model": getattr(model, "name", "?"), "method": method, "conditioned": condition,
             "correlation_threshold": threshold, "celeba_train_images": len(celeba),
-            "utkface_train_images": len(utk)}
+            "utkface_train_images": len(utk), "latent_mean": z.mean(axis=0).round(5).tolist()}
     return DirectionSet(names, np.stack(vectors), meta, info)
