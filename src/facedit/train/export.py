@@ -20,7 +20,13 @@ def _run_facts(cache: Path, run_dir: Path) -> dict:
     options = json.loads((Path(run_dir) / "options.json").read_text())
     state = torch.load(Path(run_dir) / "state.pt", map_location="cpu", weights_only=True)
     log = [json.loads(line) for line in (Path(run_dir) / "log.jsonl").read_text().splitlines()]
-    return {"data": PreparedSet.summary(cache), "training": {
+    warm = {}
+    if options.get("init"):  # a warm-started run: count the run it started from too
+        init = torch.load(options["init"], map_location="cpu", weights_only=True)
+        warm = {"warm_start": {"from": options["init"], "steps": int(init["step"]),
+                               "seconds": round(float(init["elapsed"]), 1)},
+                "total_seconds": round(float(state["elapsed"]) + float(init["elapsed"]), 1)}
+    return {"data": PreparedSet.summary(cache), "training": {**warm,
         "options": options, "steps": int(state["step"]), "epochs_completed": int(state["epoch"]),
         "seconds": round(float(state["elapsed"]), 1), "machine": "2-core CPU (AVX, no AVX2)",
         "last_log": log[-1] if log else None}}
