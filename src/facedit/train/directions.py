@@ -4,8 +4,10 @@ Every CelebA attribute gets a direction from the train split's codes (method: me
 or the normal of a linear SVM); `age` gets the ridge-regression direction of UTKFace ages. With
 `condition=True` each direction is made orthogonal to the directions of the protected attributes
 that correlate with it in the labels (InterFaceGAN's conditional manipulation), so that e.g. adding
-a smile does not also change sex or age. `scale` is the latents' standard deviation along the
-direction: raw steps are in those units. The first `PCA_COUNT` principal axes of the codes are
+a smile does not also change sex or age. `scale` is the gap between the mean codes of faces with
+and without the attribute along the direction: raw steps are in those units (step 1 = the average
+difference). Mean difference is the default: an SVM normal in this latent space points along
+directions of little variance, to which the decoder barely responds. The first `PCA_COUNT` principal axes of the codes are
 added as unsupervised directions `pca_00`... (GANSpace-like), and the codes' mean is kept in
 the set's info (for sampling faces from the model).
 """
@@ -46,6 +48,12 @@ def age_direction(latents: np.ndarray, ages: np.ndarray, alpha: float = 10.0) ->
     return w / np.linalg.norm(w)
 
 
+def _gap(z: np.ndarray, pos: np.ndarray, neg: np.ndarray, d: np.ndarray) -> float:
+    """How far apart the two groups' mean codes lie along `d`: the unit of raw steps, so step 1
+    moves a face by the average difference between faces with and without the attribute."""
+    return float(abs((z[pos].mean(axis=0) - z[neg].mean(axis=0)) @ d))
+
+
 def _conditioned(d: np.ndarray, vectors: list, names: list[str]) -> tuple[np.ndarray, list[str]]:
     """`d` orthogonal to `vectors`, unless that leaves too little of it (an attribute the labels
     cannot tell apart from the others): then `d` itself, conditioned on nothing."""
@@ -58,7 +66,7 @@ def _conditioned(d: np.ndarray, vectors: list, names: list[str]) -> tuple[np.nda
     return orthogonalize(d, np.stack(vectors)), names
 
 
-def learn_directions(model, cache: Path, method: str = "svm", condition: bool = True,
+def learn_directions(model, cache: Path, method: str = "mean", condition: bool = True,
                      threshold: float = 0.25) -> DirectionSet:
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
@@ -80,12 +88,14 @@ def learn_directions(model, cache: Path, method: str = "svm", condition: bool = 
                       if CELEBA_ATTRIBUTES[k] in PROTECTED]
             d, others = _conditioned(d, [raw[o] for o in others], others)
         name = label.lower()
-        proj = (z_utk if label == "age" else z) @ d
         names.append(name)
         vectors.append(d)
         meta[name] = {"label": label, "method": "ridge" if label == "age" else method,
                       "orthogonal_to": [o.lower() for o in others],
-                      "scale": float(proj.std()), "max_step": ATTRIBUTES[name].max_step,
+                      "scale": _gap(z_utk, utk.age > 40, utk.age < 30, d) if label == "age" else
+                      _gap(z, celeba.attrs[:, CELEBA_ATTRIBUTES.index(label)] > 0,
+                           celeba.attrs[:, CELEBA_ATTRIBUTES.index(label)] < 0, d),
+                      "max_step": ATTRIBUTES[name].max_step,
                       "regions": list(ATTRIBUTES[name].regions), "group": ATTRIBUTES[name].group}
     # Unsupervised directions: the principal axes of the codes (raw steps only; no judge reading).
     axes, stds = pca_directions(z, PCA_COUNT)
