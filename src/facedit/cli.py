@@ -404,7 +404,7 @@ def directions_group() -> None:
 @click.option("--data", "cache", type=click.Path(path_type=Path), default=None,
               help="Prepared set [default: $FACEDIT_CACHE/prepared-128].")
 @click.option("--model", default="builtin", show_default=True)
-@click.option("--method", type=click.Choice(["svm", "mean"]), default="svm", show_default=True)
+@click.option("--method", type=click.Choice(["mean", "svm"]), default="mean", show_default=True)
 @click.option("--no-condition", is_flag=True, help="Do not orthogonalise to correlated "
               "protected attributes.")
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
