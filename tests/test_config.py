@@ -11,7 +11,7 @@ from facedit.errors import ConfigError
 
 def test_defaults_are_documented_values():
     cfg = Config()
-    assert cfg.translation.step == 2.0
+    assert cfg.translation.step == 1.0
     assert cfg.postprocess.steps == ("domain", "segmentation", "foreground")
     assert cfg.postprocess.domain_margin == 42.0 and cfg.postprocess.segmentation_margin == 21.0
     assert cfg.pipeline.size == 512 and cfg.pipeline.executor == "local"

@@ -118,6 +118,13 @@ def test_gate_meets_target(reading, target, ok):
     assert gate.meets_target(reading, target, tolerance=0.2) is ok
 
 
+def test_retries_go_stronger_when_short_and_weaker_past_an_intermediate_target():
+    assert gate.next_multiplier(1.0, 0.4, 0.9, 0.1, 1.5) == 1.5  # short of "present"
+    assert gate.next_multiplier(1.5, 0.6, 0.05, 0.7, 1.5) == 2.25  # short of "absent"
+    assert gate.next_multiplier(1.0, 0.05, 0.3, 0.9, 2.0) == 0.5  # went past 0.3
+    assert gate.next_multiplier(1.0, 0.6, 0.3, 0.9, 2.0) == 2.0  # not there yet
+
+
 def test_identity_drift_ignores_the_edit_direction():
     before = np.zeros(4)
     offset = np.array([1.0, 0, 0, 0])

@@ -64,8 +64,10 @@ def test_shipped_translations_follow_targets():
     np.testing.assert_allclose(t["Se_1"], -2.0 * u("male"), atol=1e-6)  # female: less male
     np.testing.assert_allclose(t["B_1"], 2.0 * u("bangs"), atol=1e-6)
     np.testing.assert_allclose(t["D_0"], -2.0 * u("double_chin"), atol=1e-6)
-    np.testing.assert_allclose(t["A_2_fr_0"], -6.0 * u("young"), atol=1e-6)  # two levels older
-    np.testing.assert_allclose(t["Sk_1_fr_2"], 2.0 * u("pale_skin"), atol=1e-6)
+    # three levels span one step: two levels older is the whole step, one level half of it
+    np.testing.assert_allclose(t["A_2_fr_0"], -3.0 * u("young"), atol=1e-6)
+    np.testing.assert_allclose(t["A_1_fr_2"], 1.5 * u("young"), atol=1e-6)
+    np.testing.assert_allclose(t["Sk_1_fr_2"], 1.0 * u("pale_skin"), atol=1e-6)
     np.testing.assert_allclose(t["Hc_1_fr_0"], 2.0 * (u("blond_hair") - u("black_hair")),
                                atol=1e-6)
     np.testing.assert_allclose(t["Hc_3_fr_4"], 2.0 * (u("gray_hair") - u("bald")), atol=1e-6)

@@ -52,10 +52,10 @@ class ProjectionConfig:
 
 @dataclass(frozen=True)
 class TranslationConfig:
-    """Shipped translations: a characteristic value's offset is `step * scale * direction`
-    (raw steps in standard deviations of the training latents along the direction)."""
+    """Shipped translations: a characteristic value's offset is `step * scale * direction`, in
+    raw steps: 1 = the gap between the mean codes of faces with and without the attribute."""
 
-    step: float = 2.0  # raw steps of every shipped translation
+    step: float = 1.0  # raw steps of every shipped translation
     steps: dict[str, float] = field(default_factory=dict)  # per characteristic, e.g. {"A": 2.5}
     user_dir: Union[str, None] = None  # user translations [default: $FACEDIT_HOME/translations]
 
@@ -100,13 +100,14 @@ class PostprocessConfig:
 
 @dataclass(frozen=True)
 class GateConfig:
-    """The quality gate: the judge reads each output; a failed edit is retried with its offset
-    multiplied by `growth` up to `retries` times; what still fails is replaced by a copy of the
-    input (`on_fail: copy`) or kept (`keep`), and flagged either way."""
+    """The quality gate: the judge reads each output; a failed edit is retried up to `retries`
+    times with its offset multiplied by `growth` (divided, when it went past an intermediate
+    target); what still fails is replaced by a copy of the input (`on_fail: copy`) or kept
+    (`keep`), and flagged either way."""
 
     enabled: bool = True  # judge every output (false: no judge is loaded)
     retries: int = 2  # stronger attempts after a failed one
-    growth: float = 1.5  # offset multiplier of each retry (1.5, 2.25, ...)
+    growth: float = 1.5  # strength factor of each retry (1.5, 2.25, ...)
     tolerance: float = 0.2  # for intermediate targets (e.g. age 0.5): |reading - target| allowed
     on_fail: str = "copy"  # "copy" (the input stands in) or "keep" (the last attempt)
     identity_max: float = 0.5  # RMS latent drift off the edit's own direction that gets flagged

@@ -151,13 +151,14 @@ def shipped_translations(directions, config=None) -> dict[str, np.ndarray]:
 
     * binary characteristics (Se, B, D): `{c}_{v}` = +-step * u, the sign of (target - 0.5);
     * ordinal ones (Sk, A), whose values are levels of one attribute: `{c}_{new}_fr_{old}` =
-      (new - old) * step * u, signed so that it moves towards the new value's target;
+      |new - old| / (levels - 1) * step * u (so the extreme levels are one step apart), signed
+      so that it moves towards the new value's target;
     * hair colour and shape (one attribute per value): `{c}_{v}` = step * u_v, and
       `{c}_{new}_fr_{old}` = step * (u_new - u_old) (from bald: u_new - u_bald); `bald` = step *
       u_bald;
     * cursors: `{c}_min` = -step * u, `{c}_max` = +step * u.
 
-    u = scale * direction; step from `config` (a `TranslationConfig`; default 2.0 raw steps).
+    u = scale * direction; step from `config` (a `TranslationConfig`; default 1.0 raw step).
     Values whose attribute has no direction are left out (the pipeline then names them missing).
     Returns {name: (D,) float32}.
     """
@@ -178,12 +179,13 @@ def shipped_translations(directions, config=None) -> dict[str, np.ndarray]:
             if len(TARGETS[c]) == 2:
                 for v in TARGETS[c]:
                     put(f"{c}_{v}", u, step * np.sign(values[v][1] - 0.5))
-            else:
+            else:  # the attribute's whole gap spans the levels: one level is a part of it
+                span = len(TARGETS[c]) - 1
                 for new in TARGETS[c]:
                     for old in TARGETS[c]:
                         if new != old:
                             sign = np.sign(values[new][1] - values[old][1])
-                            put(f"{c}_{new}_fr_{old}", u, step * abs(new - old) * sign)
+                            put(f"{c}_{new}_fr_{old}", u, step * abs(new - old) / span * sign)
             continue
         # One attribute per value (hair colour, hair shape).
         units = {v: _unit(directions, values[v][0]) for v in TARGETS[c]}

@@ -25,6 +25,19 @@ def meets_target(reading: float, target: float, tolerance: float) -> bool:
     return abs(reading - target) <= tolerance
 
 
+def next_multiplier(multiplier: float, reading: float, target: float, before: float,
+                    growth: float) -> float:
+    """The strength of the next attempt after a failed one: stronger (x growth) while the reading
+    is still short of the target, weaker (/ growth) when it went past an intermediate target.
+
+    >>> next_multiplier(1.0, 0.3, 0.9, 0.2, 1.5), next_multiplier(1.0, 0.05, 0.3, 0.9, 1.5)
+    (1.5, 0.6666666666666666)
+    """
+    intermediate = ABSENT < target < PRESENT
+    overshot = intermediate and (target - reading) * (target - before) < 0
+    return multiplier / growth if overshot else multiplier * growth
+
+
 def identity_drift(before: np.ndarray, after: np.ndarray, offset: np.ndarray) -> float:
     """RMS per dimension of the change of a face's code that is *not* along the edit's offset:
     (D,) codes of the input and of the re-encoded output, (D,) offset."""

@@ -2,11 +2,11 @@
 as weights in [0, 1] that all use the SPEC §2 blend rule (`facedit.masks.feather`).
 
 * domain: a coarse prior, the bounding box of the characteristic's face part (eye band for N/Be,
-  nose for Bn/Pn, mouth for Bp, jaw for D, hair for B/Hc/Hs, head for Sk/A/Se, face and jaw for
-  Ch), margin 42 px at 512;
+  nose for Bn/Pn, mouth for Bp, jaw for D, hair for B/Hc/Hs, head and neck for Sk/A/Se, face and
+  jaw for Ch), margin 42 px at 512;
 * segmentation: the part itself, from the landmarks of the input face united with those of the
   edited face (hair, nose, eyes dilated for N, eyes dilated and shifted down for Be, mouth, jaw,
-  and the whole head for Sk/A/Se/Ch), margin 21 px at 512;
+  the head and neck for Sk/A/Se and the head for Ch), margin 21 px at 512;
 * foreground: the person against the background; the weight is 0 on every background pixel (so
   the background never changes) and ramps up to 1 inside the person's outline.
 
@@ -22,12 +22,12 @@ from facedit.faces import Face
 from facedit.masks import feather, region_mask
 
 DOMAIN_REGIONS = {
-    "Sk": ("head",), "A": ("head",), "Se": ("head",), "Ch": ("face", "jaw"),
+    "Sk": ("head", "neck"), "A": ("head", "neck"), "Se": ("head", "neck"), "Ch": ("face", "jaw"),
     "B": ("hair",), "Hc": ("hair",), "Hs": ("hair",), "D": ("jaw",),
     "Be": ("eye_band",), "N": ("eye_band",), "Pn": ("nose",), "Bn": ("nose",), "Bp": ("mouth",),
 }
 SEGMENTATION_REGIONS = {
-    "Sk": ("head",), "A": ("head",), "Se": ("head",), "Ch": ("head",),
+    "Sk": ("head", "neck"), "A": ("head", "neck"), "Se": ("head", "neck"), "Ch": ("head",),
     "B": ("hair",), "Hc": ("hair",), "Hs": ("hair",), "D": ("jaw",),
     "N": ("eyes_dilated",), "Be": ("under_eyes",), "Pn": ("nose",), "Bn": ("nose",),
     "Bp": ("mouth",),
@@ -56,9 +56,30 @@ def _eyes_dilated(face: Face, shape, down: float = 0.0) -> np.ndarray:
     return grown.astype(np.float32)
 
 
+def _neck(face: Face, shape) -> np.ndarray:
+    """The skin under the chin: the chin swept down by one eye distance (skin tone, age and sex
+    change it with the face; the landmarks do not reach it)."""
+    ed = _eye_distance(face)
+    p = face.points5
+    ex = (p[1] - p[0]) / max(ed, 1e-6)
+    down = np.array([-ex[1], ex[0]])
+    chin = region_mask(face, "chin", shape)
+    ys, xs = np.nonzero(chin > 0.5)
+    if not len(ys):
+        return chin
+    pts = np.column_stack([xs, ys]).astype(np.float32)
+    swept = np.concatenate([pts, pts + (down * ed).astype(np.float32)])
+    hull = cv2.convexHull(swept)[:, 0, :]
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(hull).astype(np.int32)], 1)
+    return mask.astype(np.float32)
+
+
 def part_mask(face: Face, part: str, shape: tuple[int, int]) -> np.ndarray:
     """Hard (H, W) float32 mask of a face part: a `facedit.masks` region, or `eyes_dilated` /
-    `under_eyes`."""
+    `under_eyes` / `neck`."""
+    if part == "neck":
+        return _neck(face, shape)
     if part == "eyes_dilated":
         return _eyes_dilated(face, shape)
     if part == "under_eyes":

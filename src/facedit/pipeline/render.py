@@ -164,9 +164,14 @@ class Renderer:
         attempts = 1 + (g.retries if judged else 0)
         pending = list(variations)
         finals, entries, steps = {}, {}, {}
+        strength = {v.name: 1.0 for v in variations}
+        start = {}  # the judge's reading of the input, per variation's attribute
+        if judged:
+            probs, _ = self.editor.judge.score(ctx.model_crop(ctx.photo)[None])
+            start = {v.name: float(probs[0, c]) for v, c in zip(variations,
+                                                                 self._columns(variations))}
         for attempt in range(attempts):
-            multiplier = g.growth ** attempt
-            latents = np.stack([ctx.face.latent + np.float32(multiplier) *
+            latents = np.stack([ctx.face.latent + np.float32(strength[v.name]) *
                                 job.offsets[v.name][2] for v in pending]).astype(np.float32)
             decoded = self.editor.model.decode(latents)
             rendered = [ctx.render(v, dec) for v, dec in
@@ -179,10 +184,13 @@ class Renderer:
                 reading = None if readings is None else float(readings[i])
                 passed = None if reading is None else gate.meets_target(reading, v.target,
                                                                         g.tolerance)
-                entries[v.name] = self._entry(v, job, reading, passed, attempt + 1, multiplier)
+                entries[v.name] = self._entry(v, job, reading, passed, attempt + 1,
+                                              strength[v.name], start.get(v.name))
                 finals[v.name] = image
                 if passed is False:
                     still.append(v)
+                    strength[v.name] = gate.next_multiplier(strength[v.name], reading, v.target,
+                                                            start[v.name], g.growth)
             pending = still
             if not pending:
                 break
@@ -196,12 +204,14 @@ class Renderer:
 
     def _read(self, ctx: "_Context", variations: list[Variation], images) -> np.ndarray:
         """The judge's reading of each variation's attribute on its output."""
-        judge = self.editor.judge
         crops = np.stack([ctx.model_crop(img) for img in images])
-        probs, _ = judge.score(crops)
-        cols = [judge.attributes.index(self.editor.attribute(v.attribute).label)
-                for v in variations]
-        return probs[np.arange(len(variations)), cols]
+        probs, _ = self.editor.judge.score(crops)
+        return probs[np.arange(len(variations)), self._columns(variations)]
+
+    def _columns(self, variations: list[Variation]) -> list[int]:
+        """The judge's output column of each variation's attribute."""
+        labels = self.editor.judge.attributes
+        return [labels.index(self.editor.attribute(v.attribute).label) for v in variations]
 
     def _checks(self, ctx, variations, job, finals, entries, background) -> None:
         g = self.config.gate
@@ -223,10 +233,12 @@ class Renderer:
     # -- records and bytes ----------------------------------------------------------------------
 
     @staticmethod
-    def _entry(v: Variation, job: Job, reading, passed, attempts: int, multiplier: float) -> dict:
+    def _entry(v: Variation, job: Job, reading, passed, attempts: int, multiplier: float,
+               before: float | None = None) -> dict:
         name, origin, _ = job.offsets[v.name]
         return {"variation": v.name, "characteristic": v.characteristic, "translation": name,
                 "origin": origin, "attribute": v.attribute, "target": v.target,
+                "before": None if before is None else round(before, 4),
                 "reading": None if reading is None else round(reading, 4), "passed": passed,
                 "attempts": attempts, "multiplier": round(multiplier, 4), "stand_in": False,
                 "identity_drift": None, "background_psnr": None, "flags": []}
