@@ -1,4 +1,4 @@
-"""facedit.demo: the four pictures `make demo` writes, and the warm tint it pastes back."""
+"""facedit.demo: the pictures `make demo` writes, and the warm tint it pastes back."""
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +28,19 @@ def test_demo_main_prints_the_paths(tmp_path, capsys):
     assert main(["--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out.split()
     assert [p.rsplit("/", 1)[-1] for p in printed] == [
-        "astronaut.png", "astronaut_crop.png", "astronaut_overlay.png", "astronaut_pasted.png"]
+        "astronaut.png", "astronaut_crop.png", "astronaut_overlay.png", "astronaut_pasted.png",
+        "astronaut_smile.png", "astronaut_less_smile.png", "astronaut_glasses_on.png",
+        "astronaut_glasses_off.png", "astronaut_mirror.gif", "astronaut_grid.png"]
     assert all((tmp_path / p.rsplit("/", 1)[-1]).is_file() for p in printed)
+    photo = load_image(tmp_path / "astronaut.png")
+    # She already smiles and wears no glasses: those tasks leave the photo as it is; the others
+    # change it, and only inside her head.
+    for name in ("smile", "glasses_off"):
+        np.testing.assert_array_equal(load_image(tmp_path / f"astronaut_{name}.png"), photo)
+    for name in ("less_smile", "glasses_on"):
+        changed = np.any(load_image(tmp_path / f"astronaut_{name}.png") != photo, axis=2)
+        ys, xs = np.nonzero(changed)
+        assert changed.sum() > 500 and 120 < xs.min() and xs.max() < 330 and ys.max() < 260
 
 
 def test_warm_tint_follows_the_weight():

@@ -236,20 +236,21 @@ def _fit512(image):
 
 
 def _run_edit(photo: Path, strengths: dict, raw: bool, out, model, all_faces, frames, gif,
-              grid, crops, tag: str) -> None:
+              grid, crops, tag: str, only_towards: bool = False) -> None:
     from facedit.io import save_image
 
     editor = _editor(model)
     editor.parse_strengths(strengths, raw)  # refuse bad values before any detection work
     image = _load_photo(photo)
     faces = editor.encode(image, all_faces=all_faces, label=str(photo))
-    result = editor.edit(image, strengths, raw=raw, faces=faces, label=str(photo))
+    result = editor.edit(image, strengths, raw=raw, faces=faces, label=str(photo),
+                         only_towards=only_towards)
     out = out or photo.with_name(f"{photo.stem}_{tag}.png")
     save_image(out, result.photo)
     for i, (steps, before, after) in enumerate(zip(result.steps, result.before, result.after)):
         parts = [f"{n}: {before.get(n, float('nan')):.2f} -> {after.get(n, float('nan')):.2f} "
                  f"(step {steps[n]:+.2f})" for n in steps]
-        click.echo(f"face {i}: " + "; ".join(parts))
+        click.echo(f"face {i}: " + ("; ".join(parts) or "already as asked, left unchanged"))
     click.echo(f"photo: {out}")
     if gif or grid:
         sequences = [editor.sweep(f, steps, frames) for f, steps in zip(faces, result.steps)]
@@ -300,9 +301,9 @@ def edit_cmd(ctx, photo, raw, out, model, all_faces, frames, gif, grid, crops) -
               help="Target probability of a smile.")
 @_edit_options
 def smile_cmd(photo, strength, out, model, all_faces, frames, gif, grid, crops) -> None:
-    """Make the person smile (the second source's first task)."""
+    """Make the person smile (the second source's first task); a smiling face is left as it is."""
     _run_edit(photo, {"smiling": strength}, False, out, model, all_faces, frames, gif, grid,
-              crops, "smile")
+              crops, "smile", only_towards=True)
 
 
 @main.command("glasses")
@@ -310,9 +311,11 @@ def smile_cmd(photo, strength, out, model, all_faces, frames, gif, grid, crops) 
 @click.option("--add/--remove", "add", default=True, help="Add or remove eyeglasses.")
 @_edit_options
 def glasses_cmd(photo, add, out, model, all_faces, frames, gif, grid, crops) -> None:
-    """Add or remove eyeglasses (the second source's second task)."""
+    """Add or remove eyeglasses (the second source's second task); a face that already has (or
+    lacks) them is left as it is."""
     _run_edit(photo, {"eyeglasses": 0.95 if add else 0.05}, False, out, model, all_faces,
-              frames, gif, grid, crops, "glasses_on" if add else "glasses_off")
+              frames, gif, grid, crops, "glasses_on" if add else "glasses_off",
+              only_towards=True)
 
 
 _METHOD = click.option("--method", type=click.Choice(["warp", "latent"]), default="warp",

@@ -180,17 +180,30 @@ class Editor:
             face._cache[regions] = (big, cv2.resize(big, (s, s), interpolation=cv2.INTER_AREA))
         return face._cache[regions][1 if small else 0]
 
-    def solve_steps(self, face: EncodedFace, targets: dict[str, float]) -> dict[str, float]:
+    def solve_steps(self, face: EncodedFace, targets: dict[str, float],
+                    only_towards: bool = False) -> dict[str, float]:
         """Raw steps that bring the judge's reading of each attribute to its target, one attribute
         after the other (each search holds the other steps fixed)."""
-        steps: dict[str, float] = {}
+        if only_towards:  # targets above 0.5 mean "at least", below "at most": skip the met ones
+            targets = self._unmet(face, targets)
+        steps: dict[str, float] = {n: 0.0 for n in targets}
         # With several attributes, a second pass re-solves each with all the others in place,
         # since moving one attribute shifts the judge's reading of the others a little.
         for _ in range(1 if len(targets) == 1 else 2):
             for name, target in targets.items():
-                others = {k: v for k, v in steps.items() if k != name}
+                others = {k: v for k, v in steps.items() if k != name and v}
                 steps[name] = self._solve_one(face, self.attribute(name), target, others, targets)
         return steps
+
+    def _unmet(self, face: EncodedFace, targets: dict[str, float]) -> dict[str, float]:
+        unmet = {}
+        for name, target in targets.items():
+            label = self.attribute(name).label
+            now = float(self.judge.value(face.small[None], label)[0])
+            middle = 0.5 if label != "age" else now
+            if (target >= middle and now < target) or (target < middle and now > target):
+                unmet[name] = target
+        return unmet
 
     def _solve_one(self, face: EncodedFace, attr: Attribute, target: float,
                    fixed: dict[str, float], names) -> float:
@@ -263,7 +276,7 @@ class Editor:
 
     def edit(self, photo: np.ndarray, strengths: dict[str, float], raw: bool = False,
              all_faces: bool = False, faces: list[EncodedFace] | None = None,
-             label: str = "photo") -> EditResult:
+             label: str = "photo", only_towards: bool = False) -> EditResult:
         """Edit the largest face (or every face) of `photo`.
 
         Args:
@@ -271,6 +284,8 @@ class Editor:
             strengths: {attribute: target probability in [0, 1]} (age: target years), or raw
                 steps with `raw=True`.
             faces: already encoded faces of this photo (skips detection and encoding).
+            only_towards: a target above 0.5 means "at least", below 0.5 "at most": a face that
+                already meets it is left as it is (adding a smile never removes one).
         """
         # 1. check inputs
         check_image_array(photo, label)
@@ -282,7 +297,7 @@ class Editor:
         # 3. solve the steps, 4. render each face, 5. paste the changes back
         out, crops, steps_used = photo.copy(), [], []
         for face in faces:
-            steps = dict(wanted) if raw else self.solve_steps(face, wanted)
+            steps = dict(wanted) if raw else self.solve_steps(face, wanted, only_towards)
             crop = self.render(face, steps)
             if any(steps.values()):
                 out = paste_back(out, face.aligned, crop)
