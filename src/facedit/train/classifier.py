@@ -7,7 +7,6 @@ time budget, so a run stopped and resumed keeps the same schedule.
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +59,6 @@ def train_classifier(cache: Path, run_dir: Path, minutes: float = 40.0, batch: i
         opt.load_state_dict(state["optim"])
         epoch, step = int(state["epoch"]), int(state["step"])
     budget = minutes * 60
-    last_save = time.time()
     while run.elapsed() < budget and not reached(step, max_steps):
         rng = np.random.default_rng(seed + epoch)
         model.train()
@@ -89,10 +87,7 @@ def train_classifier(cache: Path, run_dir: Path, minutes: float = 40.0, batch: i
                 run.log(step=step, epoch=epoch, bce=bce.item(), age=age_loss.item(),
                         lr=opt.param_groups[0]["lr"], elapsed=run.elapsed())
                 bar.set_postfix(bce=f"{bce.item():.3f}", age=f"{age_loss.item():.3f}")
-            if time.time() - last_save > 300:
-                run.save_state(model=model.state_dict(), optim=opt.state_dict(), epoch=epoch,
-                               step=step)
-                last_save = time.time()
+            run.checkpoint(model, opt, epoch, step)
             if run.elapsed() >= budget or reached(step, max_steps):
                 break
         else:
@@ -100,8 +95,7 @@ def train_classifier(cache: Path, run_dir: Path, minutes: float = 40.0, batch: i
         metrics = evaluate(model, val)
         run.log(step=step, epoch=epoch, val_mean_acc=metrics["mean_accuracy"],
                 val_age_mae=metrics["age_mae"], elapsed=run.elapsed())
-        run.save_state(model=model.state_dict(), optim=opt.state_dict(), epoch=epoch, step=step)
-        last_save = time.time()
+        run.checkpoint(model, opt, epoch, step, force=True)
     return model.eval()
 
 

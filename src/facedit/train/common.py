@@ -27,6 +27,7 @@ class Run:
             tmp.write_text(json.dumps(options, indent=1, default=str))
         self.started = time.time()
         self.elapsed_before = 0.0
+        self._last_save = time.time()
 
     @property
     def state_path(self) -> Path:
@@ -34,6 +35,14 @@ class Run:
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.time() - self.started
+
+    def checkpoint(self, model, optim, epoch: int, step: int, force: bool = False,
+                   every: float = 300.0) -> None:
+        """Save the resumable state if `force`, or if `every` seconds passed since the last save."""
+        if force or time.time() - self._last_save > every:
+            self.save_state(model=model.state_dict(), optim=optim.state_dict(), epoch=epoch,
+                            step=step)
+            self._last_save = time.time()
 
     def save_state(self, **state) -> None:
         state["elapsed"] = self.elapsed()

@@ -9,7 +9,6 @@ epoch.
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +79,6 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
     budget = minutes * 60
     fixed = to_tensor(val.images[np.linspace(0, len(val) - 1, 8).astype(int)])
     noise = torch.randn(8, model.config.latent, generator=torch.Generator().manual_seed(seed))
-    last_save = time.time()
     while run.elapsed() < budget and not reached(step, max_steps):
         rng = np.random.default_rng(seed + epoch)
         model.train()
@@ -103,17 +101,13 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
                 run.log(step=step, epoch=epoch, lr=opt.param_groups[0]["lr"],
                         elapsed=run.elapsed(), **row)
                 bar.set_postfix(l1=f"{row['l1']:.4f}", kl=f"{row['kl']:.0f}")
-            if time.time() - last_save > 300:
-                run.save_state(model=model.state_dict(), optim=opt.state_dict(), epoch=epoch,
-                               step=step)
-                last_save = time.time()
+            run.checkpoint(model, opt, epoch, step)
             if run.elapsed() >= budget or reached(step, max_steps):
                 break
         else:
             epoch += 1
         write_grid(model, fixed, noise, run.folder / f"grid_{epoch:03d}.png")
-        run.save_state(model=model.state_dict(), optim=opt.state_dict(), epoch=epoch, step=step)
-        last_save = time.time()
+        run.checkpoint(model, opt, epoch, step, force=True)
     return model.eval()
 
 
