@@ -8,8 +8,10 @@ their CelebA labels. Tasks: smile added to non-smiling faces (target 0.95), eyeg
 faces without (0.95), eyeglasses removed from faces wearing them (0.05); up to --n photos each
 (test faces with eyeglasses are few: all are used and counted).
 
-Each photo goes the user's way: load, `Editor.encode`, `Editor.edit` with a calibrated target, and
-the OUTPUT photo is then detected and aligned again and the re-aligned crop is judged. Measured:
+Each photo goes the user's way (`facedit smile`, `facedit glasses --add/--remove`): load,
+`Editor.encode`, `Editor.edit` with a calibrated target and `only_towards` (a face the judge already
+reads as meeting the target is left alone), and the OUTPUT photo is then detected and aligned
+again and the re-aligned crop is judged. Measured:
 
 * success: the judge (facedit's classifier) reads the target on the re-aligned output. The editor
   calibrates against this same classifier, so this figure flatters; realism and the grid keep it
@@ -31,8 +33,9 @@ Eyeglasses -1..2), and, for fairness, k calibrated per face by the same judge on
 Without shipped weights (src/facedit/weights) the script falls back to the training checkpoints
 in --checkpoints (runs/vae/state.pt, runs/classifier/state.pt) and learns mean-difference directions
 from the train split, and says so in the results. A grid of 16 held-out faces (original, smile,
-glasses on, glasses off, mirror midpoint, baseline smile) goes to outputs/eval_grid.png, which is
-git-ignored: pictures made from the data never enter the repository.
+glasses on, glasses off, mirror midpoint by landmark warp and by latent residuals, baseline smile)
+goes to outputs/eval_grid.png, which is git-ignored: pictures made from the data never enter the
+repository.
 """
 from __future__ import annotations
 
@@ -358,9 +361,12 @@ def realign_shift(before, after) -> float:
 
 
 def edit_ours(editor, task: Task, photo, face):
+    """The user's `facedit smile` / `facedit glasses --add/--remove`: a calibrated target that
+    leaves a face already meeting it alone (`only_towards`)."""
     t0 = time.perf_counter()
-    result = editor.edit(photo, {task.attribute: task.target}, faces=[face])
-    return result.photo, time.perf_counter() - t0, {"step": result.steps[0][task.attribute]}
+    result = editor.edit(photo, {task.attribute: task.target}, faces=[face], only_towards=True)
+    step = result.steps[0].get(task.attribute, 0.0)  # absent: the face already met the target
+    return result.photo, time.perf_counter() - t0, {"step": step}
 
 
 def baseline_photo(editor, photo, face, vector: np.ndarray, k: float) -> np.ndarray:
@@ -460,6 +466,8 @@ def summarise(task: Task, outcomes: list[Outcome], judge_attrs, feats_in: np.nda
     fd_in = frechet_distance(space(feats_in), space(feats_ref))
     seam = np.array([o.seam_out / o.seam_in for o in outcomes if o.seam_in > 0])
     extras = {key: _stats([o.extra[key] for o in outcomes]) for key in outcomes[0].extra}
+    if "step" in outcomes[0].extra:  # ours: faces the judge already read as meeting the target
+        extras["left_alone"] = float(np.mean([o.extra["step"] == 0 for o in outcomes]))
     return {
         "photos": len(outcomes), "face_found_in_output": int(found.sum()),
         "success_rate": success_rate(after[:, j], task.adds),
@@ -532,8 +540,8 @@ def table(results: dict) -> str:
 # -- grid ---------------------------------------------------------------------------------------
 
 def grid_row(models: Models, photo, face, results: dict[str, np.ndarray]) -> list[np.ndarray]:
-    """Crops (original framing) of: original, smile, glasses on, glasses off, mirror midpoint,
-    baseline smile."""
+    """Crops (original framing) of: original, smile, glasses on, glasses off, mirror midpoints
+    (landmark warp, the default; latent residuals), baseline smile."""
     editor = models.editor
     size, matrix = editor.blend_size, face.aligned.matrix
     tiles = [face.aligned.crop]
@@ -543,15 +551,17 @@ def grid_row(models: Models, photo, face, results: dict[str, np.ndarray]) -> lis
         if out is None:
             out = edit_ours(editor, task, photo, face)[0]
         tiles.append(warp_to_crop(out, matrix, size))
-    mid = editor.morph(face, editor.mirror_face(face), 3)[1]
-    tiles.append(warp_to_crop(editor.paste_frames(photo, [face], [[mid]])[0], matrix, size))
+    mirror = editor.mirror_face(face)
+    for method in ("warp", "latent"):
+        mid = editor.morph(face, mirror, 3, method)[1]
+        tiles.append(warp_to_crop(editor.paste_frames(photo, [face], [[mid]])[0], matrix, size))
     base = baseline_photo(editor, photo, face, models.baseline["smiling"], BASELINE_K)
     tiles.append(warp_to_crop(base, matrix, size))
     return tiles
 
 
-GRID_COLUMNS = ("original", "smile .95", "glasses .95", "glasses .05", "mirror mid",
-                "baseline smile")
+GRID_COLUMNS = ("original", "smile .95", "glasses .95", "glasses .05", "mirror warp",
+                "mirror latent", "baseline smile")
 
 
 def make_grid(models: Models, cache: PhotoCache, records, kept: dict, out: Path) -> Path:
