@@ -193,7 +193,11 @@ def main() -> None:
     for name, extra in runs:
         out = work / f"out_{name}"
         shutil.rmtree(out, ignore_errors=True)
+        load_before = os.getloadavg()[0]
         results["runs"][name] = timed_run(data, out, overrides, *extra)
+        # Other work on the machine slows a run down: the load averages say how busy it was.
+        results["runs"][name]["load_average_1min_before_after"] = [round(load_before, 2),
+                                                                   round(os.getloadavg()[0], 2)]
         results["runs"][name]["check"] = check(out, data)
         h = hashes(out)
         reference = reference or h
