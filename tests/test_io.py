@@ -191,7 +191,8 @@ def test_save_with_unknown_suffix_is_refused(tmp_path, astronaut):
 
 
 def test_list_images_keeps_image_files_sorted(tmp_path):
-    for name in ("b.jpg", "A.PNG", "c.jpeg", "d.webp", "notes.txt", "e.tiff"):
+    for name in ("b.jpg", "A.PNG", "c.jpeg", "d.webp", "notes.txt", "e.tiff",
+                 ".b.jpg.1a2b.part.jpg"):  # the last: left by a killed atomic write
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / "sub.jpg").mkdir()  # a folder named like an image is not an image
     assert [p.name for p in list_images(tmp_path)] == ["A.PNG", "b.jpg", "c.jpeg", "d.webp",

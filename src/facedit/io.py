@@ -225,8 +225,10 @@ def save_image(path: Union[str, os.PathLike], image: np.ndarray, quality: int = 
 
 
 def list_images(folder: Union[str, os.PathLike]) -> list[Path]:
-    """The image files directly in `folder` (by suffix), sorted by name."""
+    """The image files directly in `folder` (by suffix, hidden files skipped), sorted by name."""
     root = Path(folder)
     if not root.is_dir():
         raise ImageError(f"{root}: not a folder")
-    return sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    # Hidden files are skipped: among them the `.NAME.part` files a killed atomic write leaves.
+    return sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith(".")
+                  and p.suffix.lower() in IMAGE_SUFFIXES)
