@@ -489,7 +489,11 @@ def summarise(task: Task, outcomes: list[Outcome], judge_attrs, feats_in: np.nda
         "psnr_background_db": _psnr_stats([o.psnr_background for o in outcomes]),
         "seam_ratio_median": float(np.nanmedian(seam)) if len(seam) else None,
         "realism": {"fd_outputs_vs_real": fd_out, "fd_inputs_vs_real": fd_in,
-                    "ratio": realism_ratio(fd_out, fd_in), "real_faces": len(feats_ref)},
+                    "ratio": realism_ratio(fd_out, fd_in), "real_faces": len(feats_ref),
+                    # The noise floor: two halves of the real faces (half the samples each, so
+                    # if anything an overestimate).
+                    "fd_real_half_vs_half": frechet_distance(space(feats_ref[::2]),
+                                                             space(feats_ref[1::2]))},
         "seconds_per_edit_median": float(np.median([o.seconds for o in outcomes])),
         **extras,
     }
