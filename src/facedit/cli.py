@@ -410,13 +410,19 @@ def directions_group() -> None:
 @click.option("--method", type=click.Choice(["mean", "svm"]), default="mean", show_default=True)
 @click.option("--no-condition", is_flag=True, help="Do not orthogonalise to correlated "
               "protected attributes.")
-@click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
-              help="Directions folder to write (e.g. src/facedit/weights/vae/directions).")
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
+              help="Directions folder to write [default: the model's own; required for the "
+                   "shipped model, e.g. src/facedit/weights/vae/directions].")
 def directions_learn_cmd(cache, model, method, no_condition, out) -> None:
     """Learn every attribute's direction from the prepared set's labels."""
+    from facedit.directions import directions_folder
     from facedit.models.backend import load_backend
     from facedit.train.directions import learn_directions
 
+    if out is None and model == "builtin":
+        raise click.UsageError("give -o/--out: the shipped model's directions are not "
+                               "overwritten by default")
+    out = out or directions_folder(model)
     cache = cache or _default_cache() / "prepared-128"
     ds = learn_directions(load_backend(model), cache, method=method, condition=not no_condition)
     ds.save(out)

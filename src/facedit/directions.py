@@ -181,3 +181,30 @@ class DirectionSet:
         except (SafetensorError, OSError, ValueError, KeyError) as exc:
             raise WeightsError(f"{folder}: corrupt directions ({exc})") from None
         return cls(list(index["names"]), vectors, index.get("meta", {}), index.get("info", {}))
+
+
+def directions_folder(model_spec: str = "builtin") -> Path:
+    """Where a model's directions live: beside the shipped or `builtin:FOLDER` weights, in a
+    model folder that has a `directions` subfolder, else in facedit's per-model user folder
+    (`facedit directions learn/import --model SPEC` write there)."""
+    from facedit.models import WEIGHTS
+    from facedit.paths import model_dir
+
+    name, _, path = model_spec.partition(":")
+    if name == "builtin":
+        return (Path(path) if path else WEIGHTS / "vae") / "directions"
+    if path and (Path(path) / "directions" / "directions.json").is_file():
+        return Path(path) / "directions"
+    return model_dir(model_spec) / "directions"
+
+
+def load_model_directions(model_spec: str = "builtin",
+                          folder: str | Path | None = None) -> "DirectionSet":
+    """The `DirectionSet` of a model spec (or of an explicit `folder`), with a clear message
+    saying how to make them when the model has none yet."""
+    folder = Path(folder) if folder is not None else directions_folder(model_spec)
+    if folder is None or not (folder / "directions.json").is_file():
+        raise ConfigError(
+            f"model {model_spec!r} has no attribute directions (looked in {folder}); make them "
+            f"with `facedit directions learn --model {model_spec}` or `facedit directions import`")
+    return DirectionSet.load(folder)

@@ -84,14 +84,12 @@ class Editor:
     @classmethod
     def load(cls, model: str = "builtin", directions: Path | None = None, **kwargs) -> "Editor":
         """An editor for a model spec (see `facedit.models.backend`) with its shipped directions."""
+        from facedit.directions import load_model_directions
         from facedit.judge import Judge
-        from facedit.models import WEIGHTS
         from facedit.models.backend import load_backend
 
         backend = load_backend(model)
-        _, _, path = model.partition(":")
-        folder = directions or (Path(path) if path else WEIGHTS / "vae") / "directions"
-        ds = DirectionSet.load(folder)
+        ds = load_model_directions(model, directions)
         user = user_directions(model)
         if directions is None and (user / "directions.json").exists():
             extra = DirectionSet.load(user)

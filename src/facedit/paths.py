@@ -17,5 +17,14 @@ def user_dir() -> Path:
 
 def user_directions(model_spec: str) -> Path:
     """The folder of a user's added directions for one model."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_spec)
-    return user_dir() / "directions" / safe
+    return user_dir() / "directions" / _safe(model_spec)
+
+
+def _safe(model_spec: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in model_spec)
+
+
+def model_dir(model_spec: str) -> Path:
+    """The folder where facedit keeps what it learned or imported for a model that did not come
+    with it (directions of a StyleGAN2 or Deepest-kit checkpoint, projection caches)."""
+    return user_dir() / "models" / _safe(model_spec)

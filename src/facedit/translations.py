@@ -346,14 +346,11 @@ class Translations:
 
 
 def load_directions(model_spec: str = "builtin", folder: str | Path | None = None):
-    """The `DirectionSet` of a model spec (the folder beside its weights), or of `folder`."""
-    from facedit.directions import DirectionSet
-    from facedit.models import WEIGHTS
+    """The `DirectionSet` of a model spec (see `facedit.directions.directions_folder`), or of
+    `folder`."""
+    from facedit.directions import load_model_directions
 
-    if folder is None:
-        _, _, path = model_spec.partition(":")
-        folder = (Path(path) if path else WEIGHTS / "vae") / "directions"
-    return DirectionSet.load(Path(folder))
+    return load_model_directions(model_spec, folder)
 
 
 def load_translations(config) -> Translations:

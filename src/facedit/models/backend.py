@@ -7,8 +7,11 @@ A backend has `size` (the crop side it works at), `latent_dim`, `encode(crops) -
 * latents: (B, D) float32;
 * images: (B, S, S, 3) float32 RGB in 0..255 (float, so residuals keep their precision).
 
-Backends are registered by name; `load_backend("builtin")` gives facedit's shipped VAE, and
-`load_backend("builtin:PATH")` a VAE model folder trained by `facedit train model`.
+Backends are registered by name; `load_backend("builtin")` gives facedit's shipped VAE,
+`load_backend("builtin:PATH")` a VAE model folder trained by `facedit train model`,
+`deepest-vae:PATH` a checkpoint of the second source's kit VAE and `stylegan2:PATH[,encoder=PATH]`
+a StyleGAN2 generator (anycost-gan or rosinality format). Each factory imports its module only
+when asked for.
 """
 from __future__ import annotations
 
@@ -80,3 +83,17 @@ def _builtin(path: str | None) -> TorchVAEBackend:
     model = load_model(Path(path), FaceVAE, VAEConfig) if path else builtin("vae")
     return TorchVAEBackend(model, model.config.size, model.config.latent,
                            f"builtin:{path}" if path else "builtin")
+
+
+@backend("deepest-vae")
+def _deepest(path: str | None):
+    from facedit.models.deepest import load_deepest_backend
+
+    return load_deepest_backend(path)
+
+
+@backend("stylegan2")
+def _stylegan2(path: str | None):
+    from facedit.models.stylegan2 import load_stylegan2_backend
+
+    return load_stylegan2_backend(path)
