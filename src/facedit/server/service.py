@@ -1,0 +1,266 @@
+"""What the API does, without HTTP: upload, render, sweep, morph, translations.
+
+`EditService` holds the editor, the face cache and the limits; every method takes plain values
+and returns arrays, bytes or dicts, and raises `FaceditError`s the app turns into 4xx answers.
+"""
+from __future__ import annotations
+
+import io
+import tempfile
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from facedit.errors import ConfigError, ImageError
+from facedit.server.cache import FaceCache, FaceSession, new_face_id
+from facedit.server.calibration import measure_curve, step_for_target
+from facedit.server.config import ServerConfig
+
+MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "grid": "image/png"}
+EXPORT_SIDE = 512  # GIF / grid frames of the whole photo are fitted into this square
+
+
+class UploadTooLargeError(ImageError):
+    """An upload over the byte or pixel limit (HTTP 413)."""
+
+
+def fit(image: np.ndarray, side: int | None) -> np.ndarray:
+    """Downscale (H, W, 3) so its longer side is at most `side` (never upscales)."""
+    h, w = image.shape[:2]
+    if side is None or max(h, w) <= side:
+        return image
+    s = side / max(h, w)
+    return cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))),
+                      interpolation=cv2.INTER_AREA)
+
+
+def encode(image: np.ndarray, fmt: str) -> bytes:
+    """PNG or JPEG bytes of an (H, W, 3) uint8 RGB array."""
+    from facedit.io import encode_image
+
+    return encode_image(image, "PNG" if fmt == "png" else "JPEG", quality=90)
+
+
+def frames_bytes(frames: list[np.ndarray], fmt: str, tag: str) -> bytes:
+    """A looping GIF or a labelled one-row grid (PNG) of RGB frames."""
+    from facedit.animate import save_gif
+    from facedit.draw import grid
+
+    if fmt == "grid":
+        labels = [f"{tag} {i / (len(frames) - 1):.2f}" for i in range(len(frames))]
+        return encode(grid(frames, len(frames), labels=labels, cell=256), "png")
+    with tempfile.TemporaryDirectory() as tmp:  # save_gif writes files atomically
+        return save_gif(Path(tmp) / "out.gif", frames).read_bytes()
+
+
+class EditService:
+    """The editor behind the API.
+
+    Example:
+        >>> service = EditService(Editor.load(), ServerConfig())     # doctest: +SKIP
+        >>> session = service.upload(open("photo.jpg", "rb").read())  # doctest: +SKIP
+        >>> jpeg = service.render(session.id, {"smile": 0.9})        # doctest: +SKIP
+    """
+
+    def __init__(self, editor, config: ServerConfig = ServerConfig()):
+        self.editor = editor
+        self.config = config
+        self.cache = FaceCache(config.cache_faces, config.cache_bytes)
+
+    # -- upload ---------------------------------------------------------------------------------
+
+    def check_upload(self, data: bytes) -> None:
+        """Refuse an upload over the byte or pixel limit before decoding it."""
+        limit = self.config.max_upload_bytes
+        if len(data) > limit:
+            raise UploadTooLargeError(f"upload: {len(data)} bytes is over the limit of {limit} "
+                                      f"bytes; send a smaller file")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(data)) as pil:
+                    width, height = pil.size
+        except Image.DecompressionBombError:
+            width = height = None
+        except Exception:  # noqa: BLE001 - not an image: load_image says so with its own words
+            return
+        if width is None or width * height > self.config.max_pixels:
+            size = "" if width is None else f"{width}x{height} is {width * height / 1e6:.1f} MP, "
+            raise UploadTooLargeError(f"upload: {size}over the limit of "
+                                      f"{self.config.max_pixels / 1e6:.1f} megapixels; "
+                                      f"downscale it first")
+
+    def upload(self, data: bytes, name: str = "photo") -> FaceSession:
+        """Decode, detect the largest face, align and encode it; cache it under a new id."""
+        from facedit.io import load_image
+
+        self.check_upload(data)
+        photo = load_image(data, max_pixels=self.config.max_pixels)
+        photo.setflags(write=False)
+        label = "upload" if not name else f"upload {name[:80]!r}"
+        face = self.editor.encode(photo, label=label)[0]
+        session = FaceSession(new_face_id(), photo, face, self._readings(face.small), name[:80])
+        self.cache.put(session)
+        return session
+
+    def _readings(self, small: np.ndarray) -> dict[str, float]:
+        judge = self.editor.judge
+        if judge is None:
+            return {}
+        probs, ages = judge.score(small[None])
+        out = {}
+        for name in self.calibrated_names():
+            label = self.editor.attribute(name).label
+            out[name] = float(ages[0] if label == "age" else probs[0, judge.attributes.index(label)])
+        return out
+
+    def calibrated_names(self) -> list[str]:
+        """Direction names that take a target probability (or age): judged catalogue ones."""
+        judge = self.editor.judge
+        if judge is None:
+            return []
+        names = []
+        for name in self.editor.directions.names:
+            attr = self.editor.attribute(name)
+            if attr.group != "custom" and (attr.label == "age" or attr.label in judge.attributes):
+                names.append(name)
+        return names
+
+    # -- attributes -----------------------------------------------------------------------------
+
+    def attributes(self) -> list[dict]:
+        calibrated = set(self.calibrated_names())
+        out = []
+        for name in self.editor.directions.names:
+            attr = self.editor.attribute(name)
+            cal = name in calibrated
+            limit = 4 * attr.max_step
+            out.append({
+                "name": name, "label": attr.label, "group": attr.group,
+                "regions": list(attr.regions), "calibrated": cal,
+                "range": [1.0, 100.0] if attr.label == "age" else [0.0, 1.0],
+                "raw_range": [-limit, limit],
+                "unit": "steps" if not cal else "years" if attr.label == "age" else "probability",
+            })
+        return out
+
+    # -- edits ----------------------------------------------------------------------------------
+
+    def steps(self, session: FaceSession, strengths: dict[str, float], raw: bool) -> dict:
+        """Raw steps for `strengths`: as given (raw), else read off each attribute's curve."""
+        wanted = self.editor.parse_strengths(strengths, raw)
+        if raw:
+            return wanted
+        if self.editor.judge is None:
+            raise ConfigError("calibrated strengths need a judge; send raw steps (raw=true)")
+        return {name: step_for_target(*self.curve(session, name), target)
+                for name, target in wanted.items()}
+
+    def curve(self, session: FaceSession, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, readings) of an attribute on the session's face, measured on first use."""
+        if name not in session.curves:
+            session.curves[name] = measure_curve(self.editor, session.face, name)
+        return session.curves[name]
+
+    def expected(self, session: FaceSession, steps: dict[str, float]) -> dict[str, float]:
+        """The reading each calibrated attribute's curve predicts at its step: what a slider
+        reaches when its target is out of the model's reach."""
+        return {n: float(np.interp(s, *session.curves[n])) for n, s in steps.items()
+                if n in session.curves}
+
+    def render(self, face_id: str, strengths: dict[str, float], raw: bool = False,
+               view: str = "photo", max_side: int | None = None) -> tuple[np.ndarray, dict, dict]:
+        """(edited image (H, W, 3) uint8, raw steps used, expected readings): the whole photo
+        or the face crop."""
+        from facedit.align import paste_back
+
+        session = self.cache.get(face_id)
+        steps = self.steps(session, strengths, raw)
+        expected = {} if raw else self.expected(session, steps)
+        crop = self.editor.render(session.face, steps)
+        if view == "crop":
+            return fit(crop, max_side), steps, expected
+        photo = session.photo
+        if any(steps.values()):
+            photo = paste_back(photo, session.face.aligned, crop)
+        return fit(photo, max_side), steps, expected
+
+    def original(self, face_id: str, view: str = "photo", max_side: int | None = None):
+        session = self.cache.get(face_id)
+        image = session.face.aligned.crop if view == "crop" else session.photo
+        return fit(image, max_side)
+
+    def sweep(self, face_id: str, strengths: dict[str, float], raw: bool, frames: int,
+              view: str) -> list[np.ndarray]:
+        """Frames of the edit growing from nothing to `strengths`."""
+        self._check_frames(frames)
+        session = self.cache.get(face_id)
+        steps = self.steps(session, strengths, raw)
+        if not any(steps.values()):
+            raise ConfigError("sweep: the edit is empty (every step is 0); move a slider first")
+        return self._frames(session, [self.editor.sweep(session.face, steps, frames)], view)
+
+    def mirror(self, face_id: str, frames: int, method: str, view: str) -> list[np.ndarray]:
+        """Frames of the face morphing into its own mirror image."""
+        self._check_frames(frames)
+        session = self.cache.get(face_id)
+        if session.mirror is None:
+            session.mirror = self.editor.mirror_face(session.face)
+        return self._frames(session, [self.editor.morph(session.face, session.mirror, frames,
+                                                        method)], view)
+
+    def interpolate(self, face_from: str, face_to: str, frames: int, method: str,
+                    view: str) -> list[np.ndarray]:
+        """Frames of one uploaded face morphing into another (in the first one's photo)."""
+        self._check_frames(frames)
+        a, b = self.cache.get(face_from), self.cache.get(face_to)
+        return self._frames(a, [self.editor.morph(a.face, b.face, frames, method)], view)
+
+    def _check_frames(self, frames: int) -> None:
+        if not 2 <= frames <= self.config.max_frames:
+            raise ConfigError(f"frames: expected 2..{self.config.max_frames}, got {frames}")
+
+    def _frames(self, session: FaceSession, sequences, view: str) -> list[np.ndarray]:
+        if view == "crop":
+            return sequences[0]
+        photos = self.editor.paste_frames(session.photo, [session.face], sequences)
+        return [fit(p, EXPORT_SIDE) for p in photos]
+
+    # -- translations ---------------------------------------------------------------------------
+
+    def store(self):
+        from facedit.translations import user_store
+
+        return user_store(self.config.model, self.config.translations_dir)
+
+    def translations(self) -> list[dict]:
+        """Every translation of the model, shipped and the user's, by name."""
+        from facedit.translations import (Translations, parse_translation_name,
+                                          shipped_translations)
+
+        user = {n: v for n, v in self.store().load().items()
+                if v.shape[0] == self.editor.directions.dim}
+        table = Translations(shipped_translations(self.editor.directions), user).all()
+        return [{"name": n, "kind": parse_translation_name(n).kind, "origin": origin,
+                 "norm": round(float(np.linalg.norm(v)), 4)} for n, (origin, v) in table.items()]
+
+    def save_translation(self, name: str, face_id: str, strengths: dict[str, float],
+                         raw: bool) -> dict:
+        """Store the edit (edited minus original latent) under a name that follows the rules."""
+        from facedit.translations import parse_translation_name
+
+        kind = parse_translation_name(name).kind  # a bad name fails before any model work
+        session = self.cache.get(face_id)
+        steps = self.steps(session, strengths, raw)
+        if not any(steps.values()):
+            raise ConfigError("translation: the edit is empty (every step is 0); move a slider "
+                              "first")
+        offset = self.editor.shift(session.face.latent, steps) - session.face.latent
+        self.store().save(name, offset, source=f"server upload {session.name}",
+                          steps={k: round(v, 4) for k, v in steps.items()})
+        return {"name": name, "kind": kind, "origin": "user",
+                "norm": round(float(np.linalg.norm(offset)), 4),
+                "steps": {k: round(v, 4) for k, v in steps.items()}}
