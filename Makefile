@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: install demo test test-slow bench clean
+.PHONY: install demo test test-slow bench clean serve
 
 install: $(STAMP)
 
@@ -19,8 +20,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m facedit.demo --out outputs
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest -q
+
+# The browser test drives Debian's Chromium (we run as root); without apt it skips, saying why.
+$(CHROMIUM):
+	-command -v apt-get >/dev/null && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+serve: $(STAMP)
+	$(PY) -m facedit serve --host 127.0.0.1 --port 8000 --model builtin
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
