@@ -105,14 +105,25 @@ def data_group() -> None:
 @click.option("--size", default=128, show_default=True, type=click.IntRange(32, 512))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--limit", type=int, default=None, help="Only the first N records (for trials).")
+@click.option("--from-pickle", "pickles", multiple=True, type=click.Path(path_type=Path),
+              help="Import the second source's kit pickles instead (hq_train.pkl, "
+                   "hq_validation.pkl; repeatable) [default cache: .../prepared-kit-128].")
 def data_prepare_cmd(data_root: Path, cache: Path | None, size: int, workers: int,
-                     limit: int | None) -> None:
+                     limit: int | None, pickles: tuple[Path, ...]) -> None:
     """Align CelebA and UTKFace into a labelled training set with a fixed person-level split.
 
     Resumable: finished chunks are kept. Faceless images are dropped and counted.
+    With --from-pickle, the kit's CelebA-HQ pickles become the labelled set (read safely).
     """
     from facedit.data.prepare import prepare
 
+    if pickles:
+        from facedit.data.pickles import import_pickles
+
+        cache = cache or _default_cache() / "prepared-kit-128"
+        click.echo(json.dumps(import_pickles(list(pickles), cache), indent=1))
+        click.echo(f"prepared set: {cache}", err=True)
+        return
     cache = cache or _default_cache() / f"prepared-{size}"
     summary = prepare(data_root, cache, size=size, workers=workers, limit=limit)
     click.echo(json.dumps(summary, indent=1))
@@ -186,7 +197,8 @@ def _edit_options(fn):
         click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
                      help="Edited photo (PNG/JPEG/WebP) [default: PHOTO_STEM_<edit>.png]."),
         click.option("--model", default="builtin", show_default=True,
-                     help="Model: builtin, or builtin:FOLDER."),
+                     help="Model: builtin, builtin:FOLDER, deepest-vae:CHECKPOINT, or "
+                          "stylegan2:CHECKPOINT[,encoder=PATH][,steps=N]."),
         click.option("--all-faces", is_flag=True, help="Edit every face, not only the largest."),
         click.option("--frames", default=10, show_default=True, type=click.IntRange(2, 100),
                      help="Frames of the GIF / grid."),
@@ -295,13 +307,47 @@ def edit_cmd(ctx, photo, raw, out, model, all_faces, frames, gif, grid, crops) -
     _run_edit(photo, strengths, raw, out, model, all_faces, frames, gif, grid, crops, "edit")
 
 
+def _preset_options(fn):
+    """--preset facedit|deepest and --blend region|none (see facedit.presets)."""
+    fn = click.option("--blend", type=click.Choice(["region", "none"]), default="region",
+                      show_default=True, help="region: facedit's blending into the real face; "
+                      "none: the model's whole decoded face (the kit's output).")(fn)
+    return click.option("--preset", type=click.Choice(["facedit", "deepest"]), default="facedit",
+                        show_default=True, help="deepest: the second source's kit sweep "
+                        "(manipulate_attr / interpolate_lr) instead of facedit's task.")(fn)
+
+
+def _run_preset(photo: Path, task: str, preset, blend, out, model, all_faces, frames, gif,
+                grid, crops, tag: str, **kwargs) -> None:
+    """smile / glasses / mirror with the kit's preset or without blending (facedit.presets)."""
+    from facedit.io import save_image
+    from facedit.presets import attribute_sweep, mirror_sweep
+
+    editor = _editor(model)
+    image = _load_photo(photo)
+    faces = editor.encode(image, all_faces=all_faces, label=str(photo))
+    sweep = (mirror_sweep(editor, faces, preset, blend, frames, **kwargs) if task == "mirror"
+             else attribute_sweep(editor, faces, task, preset, blend, frames, **kwargs))
+    out = out or photo.with_name(f"{photo.stem}_{tag}.png")
+    save_image(out, editor.paste_frames(image, faces, sweep.last())[0])
+    for line in sweep.lines:
+        click.echo(line)
+    click.echo(f"photo: {out}")
+    _write_frames(editor, image, faces, sweep.shown(crops), gif, grid, crops, tag)
+
+
 @main.command("smile")
 @click.argument("photo", type=click.Path(path_type=Path))
 @click.option("--strength", default=0.95, show_default=True, type=float,
               help="Target probability of a smile.")
+@_preset_options
 @_edit_options
-def smile_cmd(photo, strength, out, model, all_faces, frames, gif, grid, crops) -> None:
+def smile_cmd(photo, strength, preset, blend, out, model, all_faces, frames, gif, grid,
+              crops) -> None:
     """Make the person smile (the second source's first task); a smiling face is left as it is."""
+    if preset != "facedit" or blend != "region":
+        return _run_preset(photo, "smiling", preset, blend, out, model, all_faces, frames, gif,
+                           grid, crops, "smile", target=strength)
     _run_edit(photo, {"smiling": strength}, False, out, model, all_faces, frames, gif, grid,
               crops, "smile", only_towards=True)
 
@@ -309,10 +355,16 @@ def smile_cmd(photo, strength, out, model, all_faces, frames, gif, grid, crops) 
 @main.command("glasses")
 @click.argument("photo", type=click.Path(path_type=Path))
 @click.option("--add/--remove", "add", default=True, help="Add or remove eyeglasses.")
+@_preset_options
 @_edit_options
-def glasses_cmd(photo, add, out, model, all_faces, frames, gif, grid, crops) -> None:
+def glasses_cmd(photo, add, preset, blend, out, model, all_faces, frames, gif, grid,
+                crops) -> None:
     """Add or remove eyeglasses (the second source's second task); a face that already has (or
     lacks) them is left as it is."""
+    if preset != "facedit" or blend != "region":
+        return _run_preset(photo, "eyeglasses", preset, blend, out, model, all_faces, frames,
+                           gif, grid, crops, "glasses_on" if add else "glasses_off",
+                           target=0.95 if add else 0.05, remove=not add)
     _run_edit(photo, {"eyeglasses": 0.95 if add else 0.05}, False, out, model, all_faces,
               frames, gif, grid, crops, "glasses_on" if add else "glasses_off",
               only_towards=True)
@@ -326,11 +378,16 @@ _METHOD = click.option("--method", type=click.Choice(["warp", "latent"]), defaul
 @main.command("mirror")
 @click.argument("photo", type=click.Path(path_type=Path))
 @_METHOD
+@_preset_options
 @_edit_options
-def mirror_cmd(photo, method, out, model, all_faces, frames, gif, grid, crops) -> None:
+def mirror_cmd(photo, method, preset, blend, out, model, all_faces, frames, gif, grid,
+               crops) -> None:
     """Morph the face into its left-right mirror image (the second source's third task)."""
     from facedit.io import save_image
 
+    if preset != "facedit" or blend != "region":
+        return _run_preset(photo, "mirror", preset, blend, out, model, all_faces, frames, gif,
+                           grid, crops, "mirror", method=method)
     editor = _editor(model)
     image = _load_photo(photo)
     faces = editor.encode(image, all_faces=all_faces, label=str(photo))
@@ -377,6 +434,25 @@ def attributes_cmd(model: str) -> None:
         meta = editor.directions.meta.get(name, {})
         group = attr.group if attr else meta.get("group", "custom")
         click.echo(f"{name:22s} {group:14s} regions={','.join(meta.get('regions', []))}")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; the default serves this machine only.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--model", default="builtin", show_default=True,
+              help="Model: builtin, or builtin:FOLDER.")
+@click.option("--cache-faces", default=32, show_default=True, type=click.IntRange(1, 10000),
+              help="Photos kept encoded in memory (least recently used leave first).")
+def serve_cmd(host: str, port: int, model: str, cache_faces: int) -> None:
+    """The browser editor and the REST API (OpenAPI schema at /docs and /openapi.json)."""
+    import uvicorn
+
+    from facedit.server import ServerConfig, create_app
+
+    app = create_app(_editor(model), ServerConfig(model=model, cache_faces=cache_faces))
+    click.echo(f"facedit editor on http://{host}:{port}/ (API: /v1, schema: /docs)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @train_group.command("baseline")
@@ -426,6 +502,70 @@ def directions_learn_cmd(cache, model, method, no_condition, out) -> None:
     cache = cache or _default_cache() / "prepared-128"
     ds = learn_directions(load_backend(model), cache, method=method, condition=not no_condition)
     ds.save(out)
+    click.echo(f"{len(ds.names)} directions: {out}")
+
+
+@directions_group.command("import")
+@click.argument("vectors", type=click.Path(path_type=Path))
+@click.option("--model", required=True, help="The model the vectors belong to, e.g. "
+              "deepest-vae:PATH.")
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
+              help="Directions folder to write [default: the model's own].")
+def directions_import_cmd(vectors, model, out) -> None:
+    """Import the kit's attribute vectors (hq_attr.pkl, read safely) as the model's directions."""
+    from facedit.directions import directions_folder
+    from facedit.models.backend import load_backend
+    from facedit.models.deepest import read_attribute_vectors
+
+    if out is None and model.partition(":")[0] == "builtin":
+        raise click.UsageError("give -o/--out: the shipped model's directions are not "
+                               "overwritten by default")
+    ds = read_attribute_vectors(vectors, load_backend(model).latent_dim)
+    ds.info["model"] = model
+    out = ds.save(out or directions_folder(model))
+    left = ds.info["left_out"]
+    click.echo(f"{len(ds.names)} directions: {out}" +
+               (f" (left out, zero or not finite: {', '.join(left)})" if left else ""))
+
+
+@directions_group.command("import-boundaries")
+@click.argument("boundaries", type=click.Path(path_type=Path))
+@click.option("--model", required=True, help="The StyleGAN2 model, stylegan2:CHECKPOINT[,...].")
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
+              help="Directions folder to write [default: the model's own].")
+def directions_import_boundaries_cmd(boundaries, model, out) -> None:
+    """Import anycost-gan's boundary file ({'00_5_o_Clock_Shadow': (1, 512), ...}) as W+
+    directions of a StyleGAN2 model."""
+    from facedit.directions import directions_folder
+    from facedit.models.backend import load_backend
+    from facedit.stylegan_directions import boundary_directions, read_boundaries
+
+    ds = boundary_directions(read_boundaries(boundaries), load_backend(model))
+    out = ds.save(out or directions_folder(model))
+    click.echo(f"{len(ds.names)} directions: {out}")
+
+
+@directions_group.command("learn-generated")
+@click.option("--model", required=True, help="A model that samples faces, stylegan2:CHECKPOINT.")
+@click.option("--samples", default=2000, show_default=True, type=click.IntRange(20, 10**6))
+@click.option("--ratio", default=0.1, show_default=True, type=click.FloatRange(0.01, 0.5),
+              help="Share of most and least likely faces each boundary is fitted on.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
+              help="Directions folder to write [default: the model's own].")
+def directions_learn_generated_cmd(model, samples, ratio, seed, out) -> None:
+    """InterFaceGAN in W: sample faces, score them with facedit's judge, fit a boundary per
+    attribute."""
+    from facedit.directions import directions_folder
+    from facedit.judge import Judge
+    from facedit.models.backend import load_backend
+    from facedit.stylegan_directions import learn_w_directions
+
+    backend = load_backend(model)
+    if not hasattr(backend, "sample_w"):
+        raise click.UsageError(f"model {model!r} cannot sample faces; use `directions learn`")
+    ds = learn_w_directions(backend, Judge(), samples, ratio, seed=seed, progress=True)
+    out = ds.save(out or directions_folder(model))
     click.echo(f"{len(ds.names)} directions: {out}")
 
 
