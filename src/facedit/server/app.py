@@ -58,23 +58,31 @@ class BodyLimit:
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
             return await self._refuse(send, int(length))
-        seen, started = 0, False
+        seen, over, started = 0, False, False
 
         async def counted_receive():
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
+                over = True
                 raise _TooLong()
             return message
 
-        async def tracked_send(message):
+        async def guarded_send(message):
+            # The app may catch the error while parsing the body and answer 400 itself: once
+            # the body ran over, its answer is replaced by ours.
             nonlocal started
+            if over:
+                if not started:
+                    started = True
+                    await self._refuse(send, seen)
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
-            await self.app(scope, counted_receive, tracked_send)
+            await self.app(scope, counted_receive, guarded_send)
         except _TooLong:
             if not started:
                 await self._refuse(send, seen)
