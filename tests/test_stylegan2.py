@@ -226,7 +226,8 @@ def test_backend_spec_and_preview(checkpoint, tmp_path):
         load_backend(f"stylegan2:{checkpoint},res=128")
 
 
-def test_npy_translation_applies_and_zero_reproduces(checkpoint, tmp_path):
+def test_npy_translation_applies_and_zero_reproduces(checkpoint, tmp_path, monkeypatch):
+    monkeypatch.setenv("FACEDIT_HOME", str(tmp_path / "home"))
     model = load_backend(f"stylegan2:{checkpoint}")
     folder = tmp_path / "translations_vect"
     folder.mkdir()
@@ -240,6 +241,13 @@ def test_npy_translation_applies_and_zero_reproduces(checkpoint, tmp_path):
     moved = model.decode(apply_translation(z, table["Hc_1"]))
     assert np.abs(moved - base).mean() > 1.0
     assert np.array_equal(model.decode(apply_translation(z, table["Be_max"])), base)
+    res = CliRunner().invoke(main, ["translation", "import", str(folder), "--set",
+                                    f"pipeline.model=stylegan2:{checkpoint}"])
+    assert res.exit_code == 0, res.output
+    from facedit.translations import user_store
+
+    stored = user_store(f"stylegan2:{checkpoint}").load()
+    assert np.array_equal(stored["Hc_1"], table["Hc_1"]) and "Be_max" in stored
     np.save(folder / "Hc_9.npy", offset)
     with pytest.raises(ConfigError, match="Hc_9"):
         read_npy_translations(folder, TINY.n_latent, D)

@@ -680,6 +680,28 @@ def translation_list_cmd(config_file, overrides) -> None:
         click.echo(f"{name:12s} {kind:9s} {origin:8s} norm={float((vector ** 2).sum() ** 0.5):.3f}")
 
 
+@translation_group.command("import")
+@click.argument("folder", type=click.Path(path_type=Path))
+@_config_options
+def translation_import_cmd(folder, config_file, overrides) -> None:
+    """Import the first source's translations (FOLDER/NAME.npy, W+ offsets of shape
+    (1, 18, 512), named by the rules) into the configured StyleGAN2 model's user store."""
+    from facedit.models.backend import load_backend
+    from facedit.stylegan_directions import read_npy_translations
+    from facedit.translations import user_store
+
+    config = _load_config(config_file, overrides)
+    backend = load_backend(config.pipeline.model)
+    if not hasattr(backend, "n_latent"):
+        raise click.UsageError(f"pipeline.model {config.pipeline.model!r} is not a W+ model; "
+                               f"set --set pipeline.model=stylegan2:CHECKPOINT")
+    table = read_npy_translations(folder, backend.n_latent, backend.style_dim)
+    store = user_store(config.pipeline.model, config.translation.user_dir)
+    for name, vector in table.items():
+        store.save(name, vector, source=str(folder / f"{name}.npy"))
+    click.echo(f"{len(table)} translations: {store.folder}")
+
+
 @translation_group.command("show")
 @click.argument("name")
 @_config_options
