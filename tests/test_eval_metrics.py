@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from facedit.errors import ShapeError
-from facedit.eval.metrics import (FeatureSpace, feature_groups, flip_rates, frechet_distance,
+from facedit.eval.metrics import (FeatureSpace, asymmetry, attribute_dependency, feature_groups,
+                                  flip_rates, frechet_distance,
                                   psnr, realism_ratio, region_features, seam_score, ssim_masked,
                                   success_rate)
 from facedit.masks import feather
@@ -130,3 +131,38 @@ def test_region_features_of_an_empty_region_are_nan(astronaut_aligned):
     away = Face(face.box, face.score, face.mesh + np.float32([1000, 1000, 0]))  # off the crop
     feats = region_features(astronaut_aligned.crop[None], [away], "mouth")
     assert np.isnan(feats).all()
+
+
+def test_identical_images_have_the_known_answers(photo):
+    """An edit that changes nothing: success 0 (the inputs lacked the attribute), PSNR inf,
+    SSIM 1, no flips, no attribute dependency."""
+    p_before = np.array([[0.1, 0.8, 0.3], [0.2, 0.1, 0.9]])
+    assert success_rate(p_before[:, 0], target_on=True) == 0.0
+    assert psnr(photo, photo) == float("inf")
+    assert ssim_masked(photo, photo) == pytest.approx(1.0)
+    assert np.array_equal(flip_rates(p_before, p_before), np.zeros(3))
+    assert np.array_equal(attribute_dependency(p_before, p_before), np.zeros(3))
+
+
+def test_attribute_dependency_in_standard_deviations_of_the_logit():
+    logit = np.array([[-1.0, 0.0], [1.0, 2.0]])  # logit std 1 for both attributes
+    p = 1 / (1 + np.exp(-logit))
+    moved = 1 / (1 + np.exp(-(logit + [0.5, -2.0])))
+    assert attribute_dependency(p, moved) == pytest.approx([0.5, 2.0])
+    moved[0] = np.nan  # a face not found again is left out
+    assert attribute_dependency(p, moved) == pytest.approx([0.5, 2.0])
+    with pytest.raises(ShapeError):
+        attribute_dependency(p, moved[:1])
+
+
+def test_asymmetry_known_values():
+    symmetric = np.tile(np.array([10, 50, 90, 50, 10], np.float32), (4, 1))
+    assert asymmetry(symmetric) == 0.0
+    ramp = np.tile(np.arange(4, dtype=np.float32) * 10, (3, 1))  # 0 10 20 30 vs 30 20 10 0
+    assert asymmetry(np.stack([ramp] * 3, axis=2)) == pytest.approx(20.0)
+    left = np.zeros((3, 4), bool)
+    left[:, 0] = True  # with its mirror: columns 0 and 3, |0 - 30| each
+    assert asymmetry(ramp, left) == pytest.approx(30.0)
+    assert np.isnan(asymmetry(ramp, np.zeros((3, 4), bool)))
+    with pytest.raises(ShapeError):
+        asymmetry(ramp, left[:2])

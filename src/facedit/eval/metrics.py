@@ -315,3 +315,49 @@ class FeatureSpace:
         if x.ndim != 2 or x.shape[1] != len(self.mean):
             raise ShapeError(f"feats: expected (N, {len(self.mean)}), got {x.shape}")
         return self.pca.transform((x - self.mean) / self.scale)
+
+
+def asymmetry(image: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """How far an aligned face is from its left-right mirror image: the mean absolute grey-level
+    difference between the image and its horizontal flip, over `mask` united with its mirror.
+
+    A face morphed halfway into its mirror image is symmetric (about 0); an unedited face keeps
+    its own value, so the ratio output / input measures a mirror edit.
+
+    Args:
+        image: (H, W) or (H, W, 3) 0..255, the face centred (facedit's canonical crop).
+        mask: optional (H, W) bool, the pixels to compare (e.g. the face region).
+    Returns:
+        Grey levels >= 0; NaN when the mask selects no pixel.
+    """
+    img = np.asarray(image, np.float32)
+    if img.ndim not in (2, 3):
+        raise ShapeError(f"image: expected (H, W) or (H, W, C), got {img.shape}")
+    grey = img.mean(axis=2) if img.ndim == 3 else img
+    m = np.ones(grey.shape, bool) if mask is None else _mask(mask, grey.shape)
+    m = m | m[:, ::-1]
+    return float(np.abs(grey - grey[:, ::-1])[m].mean()) if m.any() else float("nan")
+
+
+def attribute_dependency(probs_before: np.ndarray, probs_after: np.ndarray,
+                         eps: float = 1e-4) -> np.ndarray:
+    """StyleSpace's attribute dependency: per attribute, the mean absolute change of its logit,
+    in standard deviations of that logit over the inputs.
+
+    Args:
+        probs_before, probs_after: (N, K) probabilities; rows with a NaN are left out.
+    Returns:
+        (K,) >= 0 (NaN where no row is usable); 0 for unchanged probabilities.
+    """
+    b = _probs(probs_before, "probs_before", 2)
+    a = _probs(probs_after, "probs_after", 2)
+    if a.shape != b.shape:
+        raise ShapeError(f"probs_after: expected shape {b.shape} (as probs_before), got {a.shape}")
+    ok = ~(np.isnan(a).any(axis=1) | np.isnan(b).any(axis=1))
+    if not ok.any():
+        return np.full(b.shape[1], np.nan)
+    logit = lambda p: np.log(np.clip(p, eps, 1 - eps) / np.clip(1 - p, eps, 1 - eps))  # noqa: E731
+    lb, la = logit(b[ok]), logit(a[ok])
+    sd = lb.std(axis=0)
+    sd[sd < 1e-6] = 1.0  # an attribute read the same on every input: its change in logits
+    return np.abs(la - lb).mean(axis=0) / sd

@@ -1,0 +1,155 @@
+"""The evaluation harness end to end on a tiny folder: known answers for an edit that changes
+nothing and for one confined to its region, well-formed report files, bad photos reported."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from facedit.cli import main
+from facedit.errors import ConfigError
+from facedit.eval.harness import EvalConfig, run_evaluation
+from facedit.eval.methods import METHODS, Method, MethodOutput
+from facedit.io import save_image
+
+BLEND = 128
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def editor(detector):
+    from facedit.edit import Editor
+
+    return Editor.load(blend_size=BLEND, detector=detector)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, astronaut):
+    """Two readable faces (the astronaut, at 320 px, and its mirror image), a corrupt JPEG and a
+    photo without a face."""
+    root = tmp_path_factory.mktemp("photos")
+    small = cv2.resize(astronaut, (320, 320), interpolation=cv2.INTER_AREA)
+    save_image(root / "a.png", small)
+    save_image(root / "b.png", np.ascontiguousarray(small[:, ::-1]))
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
+    save_image(root / "blank.png", np.full((120, 160, 3), 128, np.uint8))
+    return root
+
+
+def _unchanged(editor, task, photo, face, shared):
+    return MethodOutput(photo.copy(), np.zeros(face.aligned.crop.shape[:2], np.float32),
+                        {"edit": 0.0})
+
+
+def _unchanged_sweep(editor, task, face, strengths):
+    return np.stack([face.aligned.crop] * len(strengths))
+
+
+@pytest.fixture(scope="module")
+def unchanged_method():
+    METHODS["unchanged"] = Method("unchanged", "returns the photo as it is", _unchanged,
+                                  _unchanged_sweep)
+    yield "unchanged"
+    del METHODS["unchanged"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, folder, editor, unchanged_method):
+    out = tmp_path_factory.mktemp("report")
+    config = EvalConfig(edits="eyeglasses+,mirror", methods=("facedit", unchanged_method,
+                                                             "baseline"),
+                        n=2, curve_photos=1, curve_points=3, grid_rows=2)
+    report, written = run_evaluation(folder, out, config, editor=editor, show_progress=False)
+    return report, written, out
+
+
+def test_unreadable_and_faceless_photos_are_reported_not_fatal(run):
+    report, _, _ = run
+    skipped = report["photos"]["skipped"]
+    assert set(skipped) == {"broken.jpg", "blank.png"}
+    assert "no face" in skipped["blank.png"]
+    assert report["photos"]["per_task"]["mirror"]["evaluated"] == 2
+
+
+def test_an_edit_that_changes_nothing_has_the_known_answers(run):
+    report, _, _ = run
+    for task in ("eyeglasses_add", "mirror"):
+        r = report["results"][task]["unchanged"]
+        assert r["success_rate"] == 0.0  # the astronaut wears no glasses; no asymmetry removed
+        assert r["locality"]["psnr_outside_region_db"] == {
+            "share_identical": 1.0, "median": "inf", "median_of_changed": None}
+        assert r["locality"]["psnr_background_db"]["share_identical"] == 1.0
+        assert r["locality"]["ssim_outside_region_median"] == pytest.approx(1.0)
+        assert r["preservation"]["flip_rate_max"] == 0.0
+        assert r["preservation"]["mean_abs_change"] == pytest.approx(0.0, abs=1e-6)
+        assert r["preservation"]["attribute_dependency"] == pytest.approx(0.0, abs=1e-6)
+        if report["identity_model"].startswith("dlib"):
+            assert r["identity"]["cosine_median"] == pytest.approx(1.0, abs=1e-6)
+            assert r["identity"]["same_person_share"] == 1.0
+        curve = r["strength_curve"]
+        assert curve["monotonic"] and len(curve["strength"]) == 3
+
+
+def test_an_edit_confined_to_its_region_leaves_everything_else_exact(run):
+    report, _, _ = run
+    region = report["results"]["eyeglasses_add"]["facedit"]["locality"]
+    assert region["psnr_outside_region_db"]["share_identical"] == 1.0
+    assert region["psnr_background_db"]["share_identical"] == 1.0
+    # The baseline re-decodes the whole face: the pixels outside the eye band change.
+    base = report["results"]["eyeglasses_add"]["baseline"]["locality"]
+    assert base["psnr_outside_region_db"]["share_identical"] == 0.0
+    assert base["psnr_background_db"]["share_identical"] == 1.0  # under the paste mask only
+
+
+def test_report_files_are_written_and_well_formed(run):
+    report, written, out = run
+    loaded = json.loads((out / "report.json").read_text())  # strict JSON: no bare NaN / inf
+    assert loaded == json.loads(json.dumps(report))
+    assert set(loaded["results"]) == {"eyeglasses_add", "mirror"}
+    assert set(loaded["results"]["mirror"]) == {"facedit", "unchanged", "baseline"}
+    for name in ("success_vs_strength.png", "preservation.png", "identity.png",
+                 "time_per_stage.png"):
+        image = cv2.imread(str(out / name))
+        assert image is not None and image.shape[0] > 100, name
+    page = (out / "report.html").read_text()
+    assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
+    assert "broken.jpg" in page and "success_vs_strength.png" in page
+    assert (out / "grids" / "mirror_best.png").is_file()
+    rows = [json.loads(line) for line in (out / "grids" / "rows.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 * 2 * 3  # photos x tasks x methods
+    speed = loaded["results"]["mirror"]["facedit"]["speed"]["median_seconds"]
+    assert set(speed) == {"align", "encode", "edit", "blend", "paste"}
+    assert loaded["peak_rss_mib"] > 0
+
+
+def test_labels_file_decides_the_inputs(tmp_path, folder, editor):
+    labels = tmp_path / "labels.csv"
+    labels.write_text("name,Eyeglasses\na.png,1\nb.png,-1\n")
+    config = EvalConfig(edits="eyeglasses", methods=("baseline",), n=5, curve_photos=0,
+                        identity=False)
+    report, _ = run_evaluation(folder, tmp_path / "r", config, labels=labels, editor=editor,
+                               show_progress=False)
+    counts = report["photos"]["per_task"]
+    assert counts["eyeglasses_add"]["evaluated"] == 1
+    assert counts["eyeglasses_remove"]["evaluated"] == 1
+    assert report["results"]["eyeglasses_add"]["baseline"]["identity"] is None
+
+
+def test_bad_options_are_one_line_errors(tmp_path, folder, editor):
+    with pytest.raises(ConfigError, match="unknown method 'nope'; known: facedit"):
+        run_evaluation(folder, tmp_path, EvalConfig(methods=("nope",)), editor=editor)
+    with pytest.raises(ConfigError, match="does not exist"):
+        run_evaluation(tmp_path / "missing", tmp_path, EvalConfig(), editor=editor)
+    result = CliRunner().invoke(main, ["eval", str(folder), "--edits", "frobnicate", "-o",
+                                       str(tmp_path / "cli")])
+    assert result.exit_code == 2
+    assert "unknown attribute 'frobnicate'" in result.output
