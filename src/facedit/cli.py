@@ -224,7 +224,7 @@ def _editor(model: str):
 
 
 def _write_frames(editor, photo, faces, sequences, gif, grid_path, frames_are_crops: bool,
-                  tag: str):
+                  tag: str, labels: list[str] | None = None):
     """GIF and/or grid of frame sequences (one per face): whole photos, or the first face's crops."""
     from facedit.animate import save_gif, save_grid
 
@@ -235,7 +235,7 @@ def _write_frames(editor, photo, faces, sequences, gif, grid_path, frames_are_cr
     if gif:
         click.echo(f"gif: {save_gif(gif, frames)}")
     if grid_path:
-        labels = [f"{tag} {i / (len(frames) - 1):.2f}" for i in range(len(frames))]
+        labels = labels or [f"{tag} {i / (len(frames) - 1):.2f}" for i in range(len(frames))]
         click.echo(f"grid: {save_grid(grid_path, frames, labels=labels, cell=256)}")
 
 
@@ -333,7 +333,7 @@ def _run_preset(photo: Path, task: str, preset, blend, out, model, all_faces, fr
     for line in sweep.lines:
         click.echo(line)
     click.echo(f"photo: {out}")
-    _write_frames(editor, image, faces, sweep.shown(crops), gif, grid, crops, tag)
+    _write_frames(editor, image, faces, sweep.shown(crops), gif, grid, crops, tag, sweep.labels)
 
 
 @main.command("smile")

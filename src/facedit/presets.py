@@ -73,11 +73,12 @@ def interpolate_lr(model, mu: np.ndarray, mu_mirror: np.ndarray,
 class Sweep:
     """crops[k]: face k's frames as blend-size uint8 crops (what is pasted into the photo).
     whole[k]: with blend "none", face k's model-size decodings (the kit's own output), else None.
-    lines: one line per face saying what was done."""
+    lines: one line per face saying what was done. labels: one per frame (the kit's f, or t)."""
 
     crops: list[list[np.ndarray]]
     whole: list[list[np.ndarray]] | None
     lines: list[str]
+    labels: list[str] | None = None
 
     def last(self) -> list[list[np.ndarray]]:
         """Each face's final frame, as `Editor.paste_frames` takes them."""
@@ -155,7 +156,9 @@ def attribute_sweep(editor, faces, name: str, preset: str = "deepest", blend: st
         crops.append(seq)
         lines.append(f"face {i}: {what}, {frames} frames, blend {blend}"
                      f"{_reading(editor, face, seq[-1], attr.label)}")
-    return Sweep(crops, whole, lines)
+    labels = [f"f {f:+.2f}" for f in kit_factors(attr.name, frames, remove)] \
+        if preset == "deepest" else None
+    return Sweep(crops, whole, lines, labels)
 
 
 def mirror_sweep(editor, faces, preset: str = "deepest", blend: str = "region",
@@ -180,4 +183,4 @@ def mirror_sweep(editor, faces, preset: str = "deepest", blend: str = "region",
             crops.append(editor.morph(face, mirrored, frames, used))
             how = f"morph method {used}"
         lines.append(f"face {i}: mirror over {frames} frames ({how}), blend {blend}")
-    return Sweep(crops, whole, lines)
+    return Sweep(crops, whole, lines, [f"t {t:.2f}" for t in np.linspace(0.0, 1.0, frames)])
