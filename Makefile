@@ -34,10 +34,16 @@ serve: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
-bench: $(STAMP)
-	$(PY) benchmarks/bench_align.py
-	$(PY) benchmarks/bench_models.py
-	$(PY) benchmarks/bench_edit.py
+# Every benchmarks/bench_*.py and a small quality evaluation on ../shared/data (skipped when
+# absent) -> benchmarks/results.json and benchmarks/SUMMARY.md. The eval extra adds identity.
+EVAL_STAMP := $(VENV)/.eval-installed
+
+$(EVAL_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,eval]"
+	touch $(EVAL_STAMP)
+
+bench: $(EVAL_STAMP)
+	$(PY) benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

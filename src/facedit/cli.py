@@ -812,3 +812,54 @@ def pipeline_zip_cmd(out, archive, size, force) -> None:
     from facedit.pipeline.check import zip_output
 
     click.echo(f"archive: {zip_output(out, archive, size, force)}")
+
+
+@main.command("eval")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--labels", type=click.Path(path_type=Path), default=None,
+              help="CSV 'name,ATTRIBUTE,...' (1/-1) for a folder of photos [default: CelebA's "
+                   "labels for the shared data folder, else the judge's reading of each input].")
+@click.option("--edits", default="smile+,eyeglasses,mirror", show_default=True,
+              help="Comma-separated: ATTR (add and remove), ATTR+ (add), ATTR- (remove), mirror.")
+@click.option("--methods", default="facedit,noblend,baseline", show_default=True,
+              help="Comma-separated methods: facedit, noblend, baseline, baseline-calibrated.")
+@click.option("--model", default="builtin", show_default=True,
+              help="Model: builtin, or builtin:FOLDER.")
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Report folder (report.json, report.html, plots).")
+@click.option("--grids", type=click.Path(path_type=Path), default=None,
+              help="Folder for the best / worst grids and per-photo rows [default: OUT/grids]; "
+                   "keep a dataset's faces out of the repository.")
+@click.option("--n", default=300, show_default=True, type=click.IntRange(1, 100000),
+              help="Input photos per task, at most.")
+@click.option("--split", default="test", show_default=True,
+              type=click.Choice(["train", "val", "test"]), help="CelebA split (shared data).")
+@click.option("--curve-photos", default=16, show_default=True, type=click.IntRange(0, 10000),
+              help="Photos per task for the success-vs-strength curves.")
+@click.option("--identity/--no-identity", default=True, show_default=True,
+              help="Measure identity (needs: pip install 'facedit[eval]').")
+@click.option("--threads", type=click.IntRange(1, 256), default=None,
+              help="CPU threads for the models [default: torch's].")
+@click.option("--seed", default=0, show_default=True, type=int)
+def eval_cmd(data, labels, edits, methods, model, out, grids, n, split, curve_photos, identity,
+             threads, seed) -> None:
+    """Evaluate edits on a folder of photos: success, preservation, identity, locality,
+    realism and speed of each method, side by side; writes OUT/report.json and report.html."""
+    from facedit.eval.harness import EvalConfig, run_evaluation
+    from facedit.eval.report import markdown_table
+
+    if threads:
+        import torch
+        torch.set_num_threads(threads)
+    config = EvalConfig(edits=edits, methods=tuple(m.strip() for m in methods.split(",")
+                                                   if m.strip()),
+                        model=model, n=n, split=split, seed=seed, curve_photos=curve_photos,
+                        identity=identity)
+    report, written = run_evaluation(data, out, config, labels=labels, grids_dir=grids)
+    click.echo(markdown_table(report))
+    skipped = report["photos"]["skipped"]
+    if skipped:
+        click.echo(f"skipped {len(skipped)} photo(s) (unreadable or no face): see "
+                   f"{written['json']}")
+    click.echo(f"identity model: {report['identity_model']}")
+    click.echo(f"report: {written['html']}")
