@@ -194,7 +194,7 @@ def test_a_folder_with_one_checkpoint_is_a_model_folder(kit, tmp_path):
         load_backend(f"deepest-vae:{tmp_path / 'model'}")
 
 
-# -- the CelebA-HQ pickles --------------------------------------------------------------------------
+# -- the CelebA-HQ pickles -------------------------------------------------------------------------
 
 def _write_hq(path, n, seed, protocol=2):
     rng = np.random.default_rng(seed)
@@ -254,7 +254,7 @@ def test_a_pickle_without_a_split_in_its_name_is_refused(tmp_path):
         import_pickles([tmp_path / "faces.pkl"], tmp_path / "set")
 
 
-# -- the attribute vectors and editing --------------------------------------------------------------
+# -- the attribute vectors and editing -------------------------------------------------------------
 
 def test_attribute_vectors_import_as_the_kits_raw_steps(kit, tmp_path, monkeypatch):
     from facedit.edit import Editor

@@ -32,7 +32,8 @@ def evil_file(tmp_path):
 
 def test_malicious_reduce_is_refused_naming_the_global_and_nothing_runs(evil_file):
     path, marker = evil_file
-    with pytest.raises(UnsafePickleError, match=r"refused to unpickle the global '(posix|os)\.system'"):
+    with pytest.raises(UnsafePickleError,
+                       match=r"refused to unpickle the global '(posix|os)\.system'"):
         safepickle.load(path)
     assert not marker.exists()
 

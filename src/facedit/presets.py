@@ -37,7 +37,8 @@ def kit_factors(name: str, frames: int = KIT_FRAMES, remove: bool = False) -> np
     """The kit's factors f for attribute `name`: linspace(min, max, frames); `remove` flips their
     sign (the same sweep towards the attribute's absence). (frames,) float64"""
     if name not in KIT_RANGES:
-        raise ConfigError(f"the deepest preset has ranges for {', '.join(KIT_RANGES)}, not {name!r}")
+        raise ConfigError(f"the deepest preset has ranges for {', '.join(KIT_RANGES)}, "
+                          f"not {name!r}")
     lo, hi = KIT_RANGES[name]
     f = np.linspace(lo, hi, frames)
     return -f if remove else f

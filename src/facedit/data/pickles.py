@@ -111,7 +111,8 @@ def import_pickles(files: list[Path], cache: Path) -> dict:
         del out
     with atomic_output(cache / "mesh.npy") as tmp:
         np.save(tmp, np.zeros((n, MESH_POINTS, 2), np.float16))
-    names = [f"{f.stem}/{i:06d}" for f, (images, _) in zip(files, parts) for i in range(len(images))]
+    names = [f"{f.stem}/{i:06d}" for f, (images, _) in zip(files, parts)
+             for i in range(len(images))]
     labels = {
         "attrs": np.concatenate([a for _, a in parts]).reshape(-1, 40),
         "age": np.full(n, -1.0, np.float32),

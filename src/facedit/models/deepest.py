@@ -76,7 +76,8 @@ class DeepestVAE(nn.Module):
         return self.decode(z), mu, logvar
 
 
-# Tensors whose shapes give the layout: e1 (ndf, nc, 4, 4), fc1 (latent, 8ndf*16), d6 (nc, ngf, 3, 3).
+# Tensors whose shapes give the layout: e1 (ndf, nc, 4, 4), fc1 (latent, 8ndf*16),
+# d6 (nc, ngf, 3, 3).
 _SHAPE_KEYS = ("e1.weight", "fc1.weight", "d6.weight")
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".pkl", ".ckpt")
 
@@ -105,8 +106,9 @@ def _checkpoint_file(path: str | Path) -> Path:
     if path.is_dir():
         found = sorted(p for p in path.iterdir() if p.suffix in CHECKPOINT_SUFFIXES)
         if len(found) != 1:
-            raise WeightsError(f"{path}: expected one checkpoint ({', '.join(CHECKPOINT_SUFFIXES)}) "
-                               f"in the folder, found {len(found)}")
+            raise WeightsError(f"{path}: expected one checkpoint "
+                               f"({', '.join(CHECKPOINT_SUFFIXES)}) in the folder, found "
+                               f"{len(found)}")
         return found[0]
     if not path.is_file():
         raise WeightsError(f"{path}: no such checkpoint file")
