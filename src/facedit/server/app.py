@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from typing import Literal
 
-from fastapi import FastAPI, File, Path as PathParam, Request, UploadFile
+from fastapi import FastAPI, File, Path as PathParam, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -172,12 +173,12 @@ def create_app(editor=None, config: ServerConfig | None = None) -> FastAPI:
 
     @app.get("/v1/faces/{face_id}/original", responses=_image_doc("image/png", "image/jpeg"),
              tags=["faces"])
-    def original(face_id: str = FaceIdParam, view: str = "photo", format: str = "jpeg",
-                 max_side: int | None = None):
+    def original(face_id: str = FaceIdParam, view: Literal["photo", "crop"] = "photo",
+                 format: Literal["png", "jpeg"] = "jpeg",
+                 max_side: int | None = Query(None, ge=64, le=8192)):
         """The unedited photo (or aligned face crop) as uploaded."""
-        req = EditRequest(view=view, format=format, max_side=max_side)
-        image = service().original(face_id, req.view, req.max_side)
-        return _image_response(encode(image, req.format), req.format)
+        image = service().original(face_id, view, max_side)
+        return _image_response(encode(image, format), format)
 
     @app.post("/v1/faces/{face_id}/render", responses=_image_doc("image/png", "image/jpeg"),
               tags=["edits"])

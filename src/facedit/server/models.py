@@ -18,6 +18,10 @@ class _Body(BaseModel):
 
 
 class EditRequest(_Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"strengths": {"smiling": 0.3, "blond_hair": 0.6}, "view": "photo", "format": "jpeg",
+         "max_side": 768}]})
+
     strengths: Strengths = _STRENGTHS
     raw: bool = Field(False, description="Values are raw latent steps, not target probabilities.")
     view: Literal["photo", "crop"] = Field(
@@ -28,6 +32,9 @@ class EditRequest(_Body):
 
 
 class SweepRequest(_Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"strengths": {"smiling": 0.3}, "frames": 4, "format": "gif", "view": "crop"}]})
+
     strengths: Strengths = _STRENGTHS
     raw: bool = False
     frames: int = Field(8, ge=2, le=100, description="Frames from no edit to the full edit.")
@@ -49,6 +56,9 @@ class InterpolateRequest(MirrorRequest):
 
 
 class TranslationRequest(_Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Se_0", "face_id": "St2q6JydNq4arOilTytVNA", "strengths": {"male": 0.9}}]})
+
     name: str = Field(max_length=32, description=(
         "A translation name by the naming rules: {c}_min/{c}_max, {c}_{v}, {c}_{new}_fr_{old}, "
         "bald."))
