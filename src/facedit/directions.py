@@ -120,12 +120,18 @@ def correlated(labels: np.ndarray, target: int, threshold: float = 0.25) -> list
 
 @dataclass
 class DirectionSet:
-    """Named unit directions (K, D) with metadata per direction (method, source label, bounds...)."""
+    """Named unit directions (K, D) with metadata per direction (method, source label, bounds...).
+
+    shapes: for attributes that change the face's shape (a smile curves the lips), the landmarks'
+    displacement per raw step, (478, 2) in fractions of the aligned crop's side; the editor warps
+    the real crop by it, so the shape change keeps the photo's own sharpness.
+    """
 
     names: list[str]
     vectors: np.ndarray
     meta: dict[str, dict] = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    shapes: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
         self.vectors = np.asarray(self.vectors, dtype=np.float32)
@@ -133,6 +139,11 @@ class DirectionSet:
             raise ShapeError(f"vectors: expected ({len(self.names)}, D), got {self.vectors.shape}")
         if len(set(self.names)) != len(self.names):
             raise ConfigError("direction names must be unique")
+        self.shapes = {n: np.asarray(v, dtype=np.float32) for n, v in self.shapes.items()}
+        for name, shift in self.shapes.items():
+            if name not in self.names or shift.ndim != 2 or shift.shape[1] != 2:
+                raise ShapeError(f"shape of {name!r}: expected a known name and (N, 2), got "
+                                 f"{shift.shape}")
 
     @property
     def dim(self) -> int:
@@ -160,7 +171,9 @@ class DirectionSet:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_output(folder / "directions.safetensors") as tmp:
-            save_file({"vectors": np.ascontiguousarray(self.vectors)}, str(tmp))
+            tensors = {"vectors": np.ascontiguousarray(self.vectors)}
+            tensors.update({f"shape.{n}": np.ascontiguousarray(v) for n, v in self.shapes.items()})
+            save_file(tensors, str(tmp))
         with atomic_output(folder / "directions.json") as tmp:
             tmp.write_text(json.dumps({"names": self.names, "meta": self.meta,
                                        "info": self.info}, indent=1))
@@ -177,10 +190,13 @@ class DirectionSet:
                 raise WeightsError(f"{folder / name}: missing")
         try:
             index = json.loads((folder / "directions.json").read_text())
-            vectors = load_file(str(folder / "directions.safetensors"))["vectors"]
+            tensors = load_file(str(folder / "directions.safetensors"))
+            vectors = tensors["vectors"]
         except (SafetensorError, OSError, ValueError, KeyError) as exc:
             raise WeightsError(f"{folder}: corrupt directions ({exc})") from None
-        return cls(list(index["names"]), vectors, index.get("meta", {}), index.get("info", {}))
+        shapes = {k[len("shape."):]: v for k, v in tensors.items() if k.startswith("shape.")}
+        return cls(list(index["names"]), vectors, index.get("meta", {}), index.get("info", {}),
+                   shapes)
 
 
 def directions_folder(model_spec: str = "builtin") -> Path:

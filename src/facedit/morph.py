@@ -19,22 +19,36 @@ def _anchors(size: int, per_side: int = 8) -> np.ndarray:
                                      np.stack([zero, s], 1), np.stack([last, s], 1)]), axis=0)
 
 
-def warp_to_shape(image: np.ndarray, points: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Warp `image` so that its `points` (N, 2) move to `target` (N, 2); (S, S, C) -> same."""
-    size = image.shape[0]
+def displacement_field(points: np.ndarray, target: np.ndarray, size: int) -> np.ndarray:
+    """The backward field of the warp that moves `points` (N, 2) to `target` (N, 2) in an
+    (size, size) image: for each output pixel, the offset (dx, dy) to read the input at.
+    Linear over the triangulation of the target shape, zero on the crop border. (S, S, 2)."""
     anchors = _anchors(size)
     src = np.concatenate([points, anchors]).astype(np.float64)
     dst = np.concatenate([target, anchors]).astype(np.float64)
-    # For each output pixel: where to read in the input (displacement interpolated linearly over
-    # the triangulation of the target shape).
     field = LinearNDInterpolator(dst, src - dst, fill_value=0.0)
     grid = max(16, size // 4)  # evaluate coarsely, then upsample: smooth and fast
     ys, xs = np.mgrid[0:grid, 0:grid] * ((size - 1) / (grid - 1))
     disp = field(np.stack([xs.ravel(), ys.ravel()], 1)).reshape(grid, grid, 2).astype(np.float32)
-    disp = cv2.resize(disp, (size, size), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(disp, (size, size), interpolation=cv2.INTER_LINEAR)
+
+
+def warp_by_field(image: np.ndarray, field: np.ndarray, amount: float = 1.0) -> np.ndarray:
+    """`image` (S, S, C) read at each pixel plus `amount` times the (S, S, 2) backward `field`
+    (resized to the image when their sizes differ, offsets scaled with it)."""
+    size = image.shape[0]
+    if field.shape[0] != size:
+        field = cv2.resize(field, (size, size), interpolation=cv2.INTER_LINEAR) * (
+            size / field.shape[0])
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    return cv2.remap(image, xx + disp[..., 0], yy + disp[..., 1], cv2.INTER_LINEAR,
+    a = np.float32(amount)
+    return cv2.remap(image, xx + a * field[..., 0], yy + a * field[..., 1], cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REFLECT_101)
+
+
+def warp_to_shape(image: np.ndarray, points: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Warp `image` so that its `points` (N, 2) move to `target` (N, 2); (S, S, C) -> same."""
+    return warp_by_field(image, displacement_field(points, target, image.shape[0]))
 
 
 def morph_frame(crop_a: np.ndarray, points_a: np.ndarray, crop_b: np.ndarray,

@@ -32,6 +32,28 @@ PROTECTED = ("Male", "Young", "Pale_Skin", "Eyeglasses", "Smiling", "Bald", "Wea
              "Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair", "No_Beard", "Heavy_Makeup")
 
 
+# Attributes with a shape of their own: their landmarks' mean displacement is learned too, and the
+# editor warps the real crop by it (sharp) while the model's residual adds the appearance.
+SHAPED = ("Smiling", "Big_Lips", "Big_Nose", "Pointy_Nose", "Narrow_Eyes", "Chubby",
+          "Double_Chin", "High_Cheekbones", "Oval_Face")
+
+
+def learn_shapes(mesh: np.ndarray, attrs: np.ndarray, size: int) -> dict[str, np.ndarray]:
+    """Per shaped attribute, the mean landmarks of faces with it minus those without, among faces
+    with the mouth closed (an open mouth is the model's to draw: warping closed lips apart only
+    stretches them), in fractions of the crop side. mesh: (N, 478, 2) crop pixels; attrs (N, 40)."""
+    closed = attrs[:, CELEBA_ATTRIBUTES.index("Mouth_Slightly_Open")] < 0
+    mesh = np.asarray(mesh, np.float32)
+    shapes = {}
+    for label in SHAPED:
+        has = attrs[:, CELEBA_ATTRIBUTES.index(label)]
+        pos, neg = closed & (has > 0), closed & (has < 0)
+        if pos.sum() < 50 or neg.sum() < 50:
+            continue
+        shapes[label.lower()] = (mesh[pos].mean(axis=0) - mesh[neg].mean(axis=0)) / size
+    return shapes
+
+
 def encode_set(model, images: np.ndarray, batch: int = 128) -> np.ndarray:
     """Codes (N, D) of (N, S, S, 3) uint8 crops."""
     out = [model.encode(np.ascontiguousarray(images[i:i + batch]))
@@ -108,4 +130,5 @@ def learn_directions(model, cache: Path, method: str = "mean", condition: bool =
     info = {"model": getattr(model, "name", "?"), "method": method, "conditioned": condition,
             "correlation_threshold": threshold, "celeba_train_images": len(celeba),
             "utkface_train_images": len(utk), "latent_mean": z.mean(axis=0).round(5).tolist()}
-    return DirectionSet(names, np.stack(vectors), meta, info)
+    shapes = learn_shapes(celeba.mesh, celeba.attrs, celeba.images.shape[1])
+    return DirectionSet(names, np.stack(vectors), meta, info, shapes)
