@@ -314,5 +314,10 @@ def test_boundaries_import_and_editor_on_astronaut(checkpoint, tmp_path, monkeyp
 
     edited = load_image(out)
     assert edited.shape == astronaut.shape and not np.array_equal(edited, astronaut)
-    res = runner.invoke(main, ["smile", str(photo), "--model", spec, "-o", str(out)])
-    assert res.exit_code == 0, res.output
+    save_image(tmp_path / "flipped.png", np.ascontiguousarray(astronaut[:, ::-1]))
+    for args in (["smile", str(photo)], ["glasses", str(photo)],
+                 ["mirror", str(photo), "--method", "latent", "--frames", "3"],
+                 ["interpolate", str(photo), str(tmp_path / "flipped.png"), "--method", "latent",
+                  "--frames", "3"]):
+        res = runner.invoke(main, [*args, "--model", spec, "-o", str(out)])
+        assert res.exit_code == 0, (args, res.output)
