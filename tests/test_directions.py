@@ -83,3 +83,16 @@ def test_direction_set_round_trip(tmp_path):
     (tmp_path / "d" / "directions.safetensors").write_bytes(b"junk")
     with pytest.raises(WeightsError):
         DirectionSet.load(tmp_path / "d")
+
+
+def test_shapes_survive_save_and_load(tmp_path):
+    shape = np.random.default_rng(1).normal(size=(478, 2)).astype(np.float32)
+    ds = DirectionSet(["smiling", "male"], np.eye(2, 4), shapes={"smiling": shape})
+    back = DirectionSet.load(ds.save(tmp_path / "d"))
+    assert list(back.shapes) == ["smiling"]
+    np.testing.assert_array_equal(back.shapes["smiling"], shape)
+
+
+def test_a_shape_for_an_unknown_name_is_refused():
+    with pytest.raises(ShapeError, match="ghost"):
+        DirectionSet(["smiling"], np.eye(1, 4), shapes={"ghost": np.zeros((478, 2))})

@@ -169,6 +169,46 @@ def test_raw_edit_changes_only_inside_the_region(editor, face, astronaut, streng
     assert result.photo.shape == astronaut.shape and result.photo.dtype == np.uint8
 
 
+def _with_smile_shape(editor, shift_px: float):
+    """A copy of the editor whose smile has a shape: every landmark moves up by `shift_px` crop
+    pixels per step (the editor confines it to the smile's region)."""
+    import copy
+
+    shaped = copy.copy(editor)
+    shaped.directions = copy.deepcopy(editor.directions)
+    shape = np.zeros((478, 2), np.float32)
+    shape[:, 1] = -shift_px
+    shaped.directions.shapes = {"smiling": shape / BLEND}
+    return shaped
+
+
+def test_shaped_edit_warps_only_inside_the_region_and_zero_is_identity(editor, face, astronaut):
+    shaped = _with_smile_shape(editor, 3.0)
+    weight = shaped.weight(face, ["smiling"])
+    field = shaped.shape_field(face, {"smiling": 2.0})
+    # Inside the region the crop is read up to 6 px lower (its content moves up), fading out
+    # towards the region's feathered edge.
+    core = field[weight == 1]
+    assert core[:, 1].max() == pytest.approx(6.0, abs=0.1) and np.median(core[:, 1]) > 4.0
+    assert np.abs(field[..., 0]).max() < 0.05 and field[..., 1].max() < 6.05
+    assert not np.abs(field[weight == 0]).any(), "the warp reaches outside the region"
+
+    result = shaped.edit(astronaut, {"smiling": 2.0}, raw=True, faces=[face])
+    plain = editor.edit(astronaut, {"smiling": 2.0}, raw=True, faces=[face])
+    changed = _changed(result.crops[0], face.aligned.crop)
+    assert not changed[weight == 0].any()
+    assert _changed(result.crops[0], plain.crops[0]).any(), "the shape changed nothing"
+    zero = shaped.edit(astronaut, {"smiling": 0.0}, raw=True, faces=[face])
+    np.testing.assert_array_equal(zero.photo, astronaut)
+
+
+def test_shape_field_grows_with_the_step(editor, face):
+    shaped = _with_smile_shape(editor, 3.0)
+    one, two = (shaped.shape_field(face, {"smiling": s}) for s in (1.0, 2.0))
+    np.testing.assert_allclose(two, 2 * one, atol=1e-5)
+    assert shaped.shape_field(face, {"eyeglasses": 1.0}) is None
+
+
 def test_two_attributes_in_one_edit_use_the_union_of_their_regions(editor, face, astronaut):
     mouth, eyes = editor.weight(face, ["smiling"]), editor.weight(face, ["eyeglasses"])
     union = editor.weight(face, ["smiling", "eyeglasses"])
