@@ -360,3 +360,14 @@ def test_calibrated_render_reaches_its_target_on_the_judge(client, editor, face_
     judged = float(editor.judge.value(small[None], "Male")[0])
     assert abs(expected - 0.5) < 0.05 or abs(expected - 0.5) < abs(judged - 0.5) + 0.05
     assert abs(judged - expected) < 0.15
+
+
+def test_serve_command_options():
+    from click.testing import CliRunner
+
+    from facedit.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--model", "127.0.0.1", "8000", "builtin"):
+        assert option in result.output

@@ -1,12 +1,14 @@
 """The browser editor end to end: Playwright drives Debian's Chromium against a real uvicorn server
 on a free port. It uploads the astronaut, drags the smile slider and sees the preview change,
-toggles before/after, undoes and redoes, saves the image, a translation and a GIF. Screenshots go
+toggles before/after, undoes and redoes, saves the image, a translation and a GIF, and
+drops a second photo on the page. Screenshots go
 to outputs/server/ (git-ignored) for a person to look at.
 
 Skips, saying why, when /usr/bin/chromium or the playwright package is missing (`make test`
 installs both)."""
 from __future__ import annotations
 
+import base64
 import io
 import json
 import socket
@@ -207,3 +209,17 @@ def test_edit_the_astronaut_in_the_browser(page, astronaut, tmp_path, store_dir)
     page.click("#reset")
     _settled(page, n)
     assert float(page.locator(smile).input_value()) == pytest.approx(start, abs=0.01)
+
+    # 9. drag-and-drop another photo onto the drop zone: a new face, sliders at its readings
+    old_id = page.locator("body").get_attribute("data-face-id")
+    flipped = base64.b64encode(_png_bytes(np.ascontiguousarray(astronaut[:, ::-1]))).decode()
+    page.evaluate("""(b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], "dropped.png", {type: "image/png"}));
+        document.getElementById("drop").dispatchEvent(
+            new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+    }""", flipped)
+    page.wait_for_function(f"document.body.dataset.faceId !== '{old_id}'", timeout=30000)
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('dropped')")
+    assert page.locator("#undo").is_disabled() and page.locator("#reset").is_disabled()

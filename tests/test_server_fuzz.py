@@ -7,6 +7,7 @@ the editing code instead of stopping at 404."""
 from __future__ import annotations
 
 import io
+import zlib
 
 import pytest
 from PIL import Image
@@ -47,7 +48,7 @@ def _fuzz(operation, face_id):
     @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     def run(case):
-        if case.method.upper() != "DELETE" and hash(repr(case.body)) % 2 == 0:
+        if case.method.upper() != "DELETE" and zlib.crc32(repr(case.body).encode()) % 2 == 0:
             _use_real_face(case, face_id)
         response = case.call()
         assert response.status_code < 500, (case.method, case.path, case.path_parameters,

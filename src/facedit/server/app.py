@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from facedit import __version__
-from facedit.errors import FaceditError, ImageError, NoFaceError, ShapeError, ConfigError
+from facedit.errors import ConfigError, FaceditError, ImageError, NoFaceError, ShapeError
 from facedit.server.cache import UnknownFaceError
 from facedit.server.config import ServerConfig
 from facedit.server.models import (FACE_ID, AttributeInfo, EditRequest, ErrorBody, FaceInfo,

@@ -1,7 +1,7 @@
 """The server's limits and settings, as one frozen dataclass (its fields are its config)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from facedit.errors import ConfigError
@@ -36,8 +36,3 @@ class ServerConfig:
                                   f"{getattr(self, name)}")
         if not 2 <= self.max_frames <= 100:
             raise ConfigError(f"server max_frames: expected 2..100, got {self.max_frames}")
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["translations_dir"] = None if self.translations_dir is None else str(self.translations_dir)
-        return d

@@ -116,7 +116,8 @@ class EditService:
         out = {}
         for name in self.calibrated_names():
             label = self.editor.attribute(name).label
-            out[name] = float(ages[0] if label == "age" else probs[0, judge.attributes.index(label)])
+            out[name] = float(ages[0] if label == "age" else
+                              probs[0, judge.attributes.index(label)])
         return out
 
     def calibrated_names(self) -> list[str]:
