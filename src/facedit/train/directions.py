@@ -33,9 +33,10 @@ PROTECTED = ("Male", "Young", "Pale_Skin", "Eyeglasses", "Smiling", "Bald", "Wea
 
 
 # Attributes with a shape of their own: their landmarks' mean displacement is learned too, and the
-# editor warps the real crop by it (sharp) while the model's residual adds the appearance.
-SHAPED = ("Smiling", "Big_Lips", "Big_Nose", "Pointy_Nose", "Narrow_Eyes", "Chubby",
-          "Double_Chin", "High_Cheekbones", "Oval_Face")
+# editor warps the real crop by it (sharp) while the model's residual adds the appearance. Only
+# shapes inside the face: moving the face's outline (chubby, double chin, oval face) over the
+# background drags the background with it and leaves an edge along the jaw.
+SHAPED = ("Smiling", "Big_Lips", "Big_Nose", "Pointy_Nose", "Narrow_Eyes", "High_Cheekbones")
 
 
 def learn_shapes(mesh: np.ndarray, attrs: np.ndarray, size: int) -> dict[str, np.ndarray]:
