@@ -96,3 +96,15 @@ def test_shapes_survive_save_and_load(tmp_path):
 def test_a_shape_for_an_unknown_name_is_refused():
     with pytest.raises(ShapeError, match="ghost"):
         DirectionSet(["smiling"], np.eye(1, 4), shapes={"ghost": np.zeros((478, 2))})
+
+
+def test_a_foreign_model_keeps_its_directions_whatever_its_options(tmp_path, monkeypatch):
+    from facedit.directions import directions_folder
+
+    monkeypatch.setenv("FACEDIT_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    plain = directions_folder("stylegan2:ffhq.pt")
+    assert directions_folder("stylegan2:ffhq.pt,encoder=enc.pt,steps=20") == plain
+    assert directions_folder(f"stylegan2:{tmp_path / 'ffhq.pt'}") == plain
+    assert directions_folder("stylegan2:other.pt") != plain
+    assert plain.is_relative_to(tmp_path / "home")

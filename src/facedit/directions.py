@@ -201,17 +201,21 @@ class DirectionSet:
 
 def directions_folder(model_spec: str = "builtin") -> Path:
     """Where a model's directions live: beside the shipped or `builtin:FOLDER` weights, in a
-    model folder that has a `directions` subfolder, else in facedit's per-model user folder
-    (`facedit directions learn/import --model SPEC` write there)."""
+    model folder that has a `directions` subfolder, else in facedit's per-model user folder, keyed
+    by the model's file path (`facedit directions learn/import --model SPEC` write there)."""
     from facedit.models import WEIGHTS
     from facedit.paths import model_dir
 
     name, _, path = model_spec.partition(":")
     if name == "builtin":
         return (Path(path) if path else WEIGHTS / "vae") / "directions"
+    # Options after the path (`stylegan2:G.pt,encoder=E.pt,steps=50`) do not change the model's
+    # latent space, so they do not change where its directions are.
+    path = path.split(",")[0]
     if path and (Path(path) / "directions" / "directions.json").is_file():
         return Path(path) / "directions"
-    return model_dir(model_spec) / "directions"
+    key = f"{name}:{Path(path).resolve()}" if path else name
+    return model_dir(key) / "directions"
 
 
 def load_model_directions(model_spec: str = "builtin",
