@@ -19,7 +19,9 @@ LICENCE = ("Weights trained by facedit on CelebA (Liu et al., ICCV 2015) and UTK
 def _run_facts(cache: Path, run_dir: Path) -> dict:
     options = json.loads((Path(run_dir) / "options.json").read_text())
     state = torch.load(Path(run_dir) / "state.pt", map_location="cpu", weights_only=True)
-    log = [json.loads(line) for line in (Path(run_dir) / "log.jsonl").read_text().splitlines()]
+    log_file = Path(run_dir) / "log.jsonl"  # absent when a slow run never reached a log step
+    log = [json.loads(line) for line in log_file.read_text().splitlines()] \
+        if log_file.is_file() else []
     warm = {}
     if options.get("init"):  # a warm-started run: count the run it started from too
         init = torch.load(options["init"], map_location="cpu", weights_only=True)
