@@ -411,3 +411,18 @@ def test_glasses_and_mirror_deepest_preset_run_from_the_cli(kit, tmp_path, monke
                                       "-o", str(tmp_path / "o.png")])
         assert result.exit_code == 0, (args, result.output)
         assert "grid:" in result.output
+
+
+def test_directions_learn_on_the_imported_kit_pickles(kit, tmp_path, monkeypatch):
+    """The kit's own data (no landmarks, no ages) teaches the 40 CelebA directions, no age."""
+    from facedit.directions import load_model_directions
+
+    monkeypatch.setenv("FACEDIT_HOME", str(tmp_path / "home"))
+    _write_hq(tmp_path / "hq_train.pkl", 30, 5)
+    import_pickles([tmp_path / "hq_train.pkl"], tmp_path / "kitset")
+    spec = f"deepest-vae:{kit[0]}"
+    result = CliRunner().invoke(main, ["directions", "learn", "--data", str(tmp_path / "kitset"),
+                                       "--model", spec])
+    assert result.exit_code == 0, result.output
+    ds = load_model_directions(spec)
+    assert "smiling" in ds and "age" not in ds and ds.shapes == {}

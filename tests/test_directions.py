@@ -108,3 +108,20 @@ def test_a_foreign_model_keeps_its_directions_whatever_its_options(tmp_path, mon
     assert directions_folder(f"stylegan2:{tmp_path / 'ffhq.pt'}") == plain
     assert directions_folder("stylegan2:other.pt") != plain
     assert plain.is_relative_to(tmp_path / "home")
+
+
+def test_shapes_ignore_faces_without_landmarks():
+    from facedit.data.sources import CELEBA_ATTRIBUTES
+    from facedit.train.directions import learn_shapes
+
+    rng = np.random.default_rng(0)
+    n = 400
+    attrs = np.where(rng.random((n, 40)) < 0.5, 1, -1).astype(np.int8)
+    attrs[:, CELEBA_ATTRIBUTES.index("Mouth_Slightly_Open")] = -1
+    smiling = attrs[:, CELEBA_ATTRIBUTES.index("Smiling")] > 0
+    mesh = np.full((n, 478, 2), 64.0, np.float32)
+    mesh[smiling, :, 1] -= 2.0  # smiling faces: every landmark 2 px higher
+    assert learn_shapes(mesh, attrs, 128)["smiling"][:, 1] == pytest.approx(-2.0 / 128)
+    mesh[::2] = 0.0  # half the faces lost their landmarks: the answer stays the same
+    assert learn_shapes(mesh, attrs, 128)["smiling"][:, 1] == pytest.approx(-2.0 / 128)
+    assert learn_shapes(np.zeros_like(mesh), attrs, 128) == {}

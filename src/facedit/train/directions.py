@@ -26,6 +26,8 @@ from facedit.directions import (DirectionSet, correlated, linear_boundary, mean_
 from facedit.errors import ConfigError
 
 METHODS = {"mean": mean_difference, "svm": linear_boundary}
+# Prepared sources with CelebA's 40 labels (`celeba_hq_kit`: the kit's pickles, imported).
+CELEBA_SOURCES = ("celeba_aligned", "celeba_wild", "celeba_hq_kit")
 PCA_COUNT = 20
 # Attributes an edit of something else should leave alone (conditioning set).
 PROTECTED = ("Male", "Young", "Pale_Skin", "Eyeglasses", "Smiling", "Bald", "Wearing_Hat",
@@ -43,8 +45,10 @@ def learn_shapes(mesh: np.ndarray, attrs: np.ndarray, size: int) -> dict[str, np
     """Per shaped attribute, the mean landmarks of faces with it minus those without, among faces
     with the mouth closed (an open mouth is the model's to draw: warping closed lips apart only
     stretches them), in fractions of the crop side. mesh: (N, 478, 2) crop pixels; attrs (N, 40)."""
-    closed = attrs[:, CELEBA_ATTRIBUTES.index("Mouth_Slightly_Open")] < 0
     mesh = np.asarray(mesh, np.float32)
+    # Faces without landmarks (the kit's imported crops carry none: all zeros) say nothing.
+    landmarked = np.abs(mesh).reshape(len(mesh), -1).max(axis=1) > 0
+    closed = (attrs[:, CELEBA_ATTRIBUTES.index("Mouth_Slightly_Open")] < 0) & landmarked
     shapes = {}
     for label in SHAPED:
         has = attrs[:, CELEBA_ATTRIBUTES.index(label)]
@@ -94,14 +98,18 @@ def learn_directions(model, cache: Path, method: str = "mean", condition: bool =
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     train = PreparedSet.load(cache, "train", in_memory=True)
-    celeba = train.from_sources(("celeba_aligned", "celeba_wild"))
+    celeba = train.from_sources(CELEBA_SOURCES)
+    if len(celeba) == 0:
+        raise ConfigError(f"{cache}: no CelebA-labelled training faces (sources "
+                          f"{', '.join(CELEBA_SOURCES)})")
     utk = train.subset(train.age >= 0)
     z = encode_set(model, celeba.images)
     raw = {}
     for j, label in enumerate(tqdm(CELEBA_ATTRIBUTES, desc=f"directions ({method})")):
         raw[label] = METHODS[method](z, celeba.attrs[:, j] > 0)
-    z_utk = encode_set(model, utk.images)
-    raw["age"] = age_direction(z_utk, utk.age)
+    if len(utk):  # a set without ages (the kit's CelebA-HQ pickles) gets no age direction
+        z_utk = encode_set(model, utk.images)
+        raw["age"] = age_direction(z_utk, utk.age)
     names, vectors, meta = [], [], {}
     for label, d in raw.items():
         others = []
