@@ -207,6 +207,7 @@ def test_shape_field_grows_with_the_step(editor, face):
     one, two = (shaped.shape_field(face, {"smiling": s}) for s in (1.0, 2.0))
     np.testing.assert_allclose(two, 2 * one, atol=1e-5)
     assert shaped.shape_field(face, {"eyeglasses": 1.0}) is None
+    assert shaped.shape_field(face, {"smiling": -1.0}) is None, "removal must not warp"
 
 
 def test_two_attributes_in_one_edit_use_the_union_of_their_regions(editor, face, astronaut):

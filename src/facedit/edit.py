@@ -249,10 +249,14 @@ class Editor:
     def shape_field(self, face: EncodedFace, steps: dict[str, float]) -> np.ndarray | None:
         """The backward warp field (S, S, 2) at blend size that moves the face's landmarks by
         sum(step * shape) inside each attribute's feathered region; None when no asked attribute
-        has a shape. Each attribute's unit field is computed once per face."""
+        has a shape. Each attribute's unit field is computed once per face.
+
+        Only steps that add an attribute warp: a shape is learned as the attribute's arrival on a
+        face without it, and run backwards on a face that has it (un-curving an open smile) it
+        squeezes what the model should redraw (the teeth). Removal is the residual's alone."""
         field = None
         for name, step in steps.items():
-            if not step or name not in self.directions.shapes:
+            if step <= 0 or name not in self.directions.shapes:
                 continue
             key = ("shape", name)
             if key not in face._cache:
