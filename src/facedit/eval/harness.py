@@ -48,6 +48,7 @@ from facedit.masks import default_paste_mask, region_mask
 THUMB = 128  # side of the thumbnails kept for the best / worst grids
 MIRROR_SUCCESS = 0.5  # a mirror midpoint succeeds when it at most halves the face's asymmetry
 FEATURE_DIMS = 32
+IDENTITY_HIST_LOW = 0.6  # the identity histogram's lower end (cosine similarity)
 STAGES = ("align", "encode", "edit", "blend", "paste")
 
 
@@ -279,15 +280,23 @@ def _identity_stats(cos, dist) -> dict | None:
     ok = np.isfinite(c)
     if not ok.any():
         return None
-    hist, edges = np.histogram(np.clip(c[ok], -1, 1), bins=20, range=(0.0, 1.0))
     return {"cosine_mean": float(c[ok].mean()), "cosine_median": float(np.median(c[ok])),
             "cosine_p10": float(np.percentile(c[ok], 10)),
             "dlib_distance_median": float(np.median(d[ok])),
             "same_person_share": float(np.mean(d[ok] < DLIB_SAME_PERSON)),
             "measured": int(ok.sum()),
-            "histogram": {"edges": [round(float(e), 3) for e in edges],
-                          "counts": [int(x) for x in hist],
-                          "below_0": int(np.sum(c[ok] < 0))}}
+            "histogram": identity_histogram(c[ok])}
+
+
+def identity_histogram(cos, low: float = IDENTITY_HIST_LOW, bins: int = 20) -> dict:
+    """Counts of cosine similarities in `bins` bins over [low, 1] (face-recognition embeddings
+    of faces are far from orthogonal even between people, so the range below is empty); values
+    under `low` are counted apart."""
+    c = np.asarray(cos, np.float64)
+    hist, edges = np.histogram(np.clip(c, low, 1.0), bins=bins, range=(low, 1.0))
+    hist[0] -= int(np.sum(c < low))
+    return {"edges": [round(float(e), 3) for e in edges], "counts": [int(x) for x in hist],
+            "below_range": int(np.sum(c < low))}
 
 
 def _speed(seconds: list[dict]) -> dict:
