@@ -22,6 +22,18 @@ SHARED_DATA = Path(os.environ.get("FACEDIT_SHARED_DATA")
                    or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """torch on one thread for a module's tests (tiny models need no parallelism, and the
+    machine's two cores are often busy elsewhere); restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     """(512, 512, 3) uint8 RGB, public domain; read-only so no test can spoil it for the others."""

@@ -27,13 +27,7 @@ LATENT = 16
 BLEND = 64
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The tiny model needs no parallelism; the machine's cores are busy elsewhere."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_backend() -> TorchVAEBackend:

@@ -26,12 +26,7 @@ D = 32  # style size of the tiny models
 TINY = StyleGAN2Config(size=64, style_dim=D, n_mlp=2, channels=(16, 16, 16, 8, 8))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_generator(config: StyleGAN2Config = TINY, seed: int = 0) -> StyleGAN2Generator:
