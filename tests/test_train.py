@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from facedit.data.sources import CELEBA_ATTRIBUTES, SPLITS
-from facedit.models.classifier import AttributeClassifier, ClassifierConfig
+from facedit.models.classifier import ClassifierConfig
 from facedit.models.store import load_model
 from facedit.models.vae import FaceVAE, VAEConfig
 
