@@ -60,7 +60,7 @@ def time_stages(detector: FaceDetector, photo: np.ndarray, runs: int) -> dict[st
         t0 = time.perf_counter()
         box, score = detector._boxes(photo)[0]
         t1 = time.perf_counter()
-        face = detector._mesh(photo, box, score)
+        face = detector.mesh_in_box(photo, box, score)
         t2 = time.perf_counter()
         align(photo, face, CROP)
         t3 = time.perf_counter()

@@ -109,7 +109,7 @@ def setup(astronaut, detector):
 
     weights, gains, offsets = {}, {}, {}
     for name in JUDGED:
-        renders = editor._small_renders(face, [{name: t} for t in np.linspace(0, 3, 13)], [name])
+        renders = editor.small_renders(face, [{name: t} for t in np.linspace(0, 3, 13)], [name])
         curve = RegionJudge.region_mean(renders, small[name])
         assert (np.diff(curve) > 0).all(), f"{name}: the tiny model's response is not monotonic"
         label = editor.attribute(name).label

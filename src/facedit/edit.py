@@ -211,7 +211,7 @@ class Editor:
     def _solve_one(self, face: EncodedFace, attr: Attribute, target: float,
                    fixed: dict[str, float], names) -> float:
         label = attr.label
-        current = float(self.judge.value(self._small_renders(face, [fixed], names), label)[0])
+        current = float(self.judge.value(self.small_renders(face, [fixed], names), label)[0])
         if abs(current - target) < 1e-3:
             return 0.0
         sign = 1.0 if target > current else -1.0
@@ -219,7 +219,7 @@ class Editor:
         for _ in range(2):  # coarse search, then a finer one inside the bracket
             candidates = np.linspace(lo, hi, CALIBRATION_POINTS + 1)[1:]
             trials = [{**fixed, attr.name: float(c)} for c in candidates]
-            values = self.judge.value(self._small_renders(face, trials, names), label)
+            values = self.judge.value(self.small_renders(face, trials, names), label)
             crossed = np.flatnonzero((values - target) * sign >= 0)
             if len(crossed) == 0:
                 return float(candidates[-1])  # out of reach: the strongest allowed step
@@ -231,8 +231,9 @@ class Editor:
         frac = 0.0 if v_hi == v_lo else np.clip((target - v_lo) / (v_hi - v_lo), 0.0, 1.0)
         return float(lo + frac * (hi - lo))
 
-    def _small_renders(self, face: EncodedFace, step_sets, names) -> np.ndarray:
-        """Model-size blended crops (B, s, s, 3) float32 for several step sets, in one decode."""
+    def small_renders(self, face: EncodedFace, step_sets, names) -> np.ndarray:
+        """Model-size blended crops (B, s, s, 3) float32 for several step sets, in one decode:
+        what the judge reads during calibration (`names`: the attributes whose regions blend)."""
         latents = np.stack([self.shift(face.latent, steps) for steps in step_sets])
         decoded = self.model.decode(latents)
         w = self.weight(face, names, small=True)[None, :, :, None]

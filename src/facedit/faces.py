@@ -130,7 +130,7 @@ class FaceDetector:
         check_image_array(image)
         with self._lock:
             boxes = self._boxes(image)
-            faces = [f for f in (self._mesh(image, box, score) for box, score in boxes) if f]
+            faces = [f for f in (self.mesh_in_box(image, box, score) for box, score in boxes) if f]
         faces.sort(key=lambda f: f.area, reverse=True)
         return faces if all_faces else faces[:1]
 
@@ -158,7 +158,9 @@ class FaceDetector:
             boxes.append((box, float(det.score[0])))
         return boxes
 
-    def _mesh(self, image: np.ndarray, box: np.ndarray, score: float) -> Face | None:
+    def mesh_in_box(self, image: np.ndarray, box: np.ndarray, score: float) -> Face | None:
+        """The 478-point mesh of the face in detection `box` (x0, y0, x1, y1) of an RGB `image`,
+        or None when the mesh finds no face there (skips detection when the box is known)."""
         # A square crop around the box, scaled to mesh_side: the mesh sees every face at one size.
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         side = self.crop_scale * max(box[2] - box[0], box[3] - box[1])

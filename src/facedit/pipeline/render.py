@@ -311,7 +311,7 @@ class _Context:
             # Only the mesh: the edited face is where the input's face was, so the detector's
             # pass (half the cost) is skipped. None when the mesh finds no face.
             f = self.face.aligned.face
-            found = self.editor.detector._mesh(crop, f.box, f.score)
+            found = self.editor.detector.mesh_in_box(crop, f.box, f.score)
             faces += [found] if found is not None else []
         elif c in self._segment:
             return self._segment[c]

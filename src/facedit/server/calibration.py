@@ -59,5 +59,5 @@ def measure_curve(editor, face, name: str, points: int = CURVE_POINTS) -> tuple[
     steps = np.linspace(-attr.max_step, attr.max_step, points)
     trials = [{attr.name: float(s)} for s in steps]
     # Same renders as the Editor's own search (its blend and eyeglasses paint-out included).
-    crops = editor._small_renders(face, trials, [attr.name])
+    crops = editor.small_renders(face, trials, [attr.name])
     return steps, np.asarray(editor.judge.value(crops, attr.label), np.float64)
