@@ -107,23 +107,31 @@ DEMO_EDITS = (("smile", {"smiling": 0.95}, True), ("less_smile", {"smiling": 0.5
               ("glasses_on", {"eyeglasses": 0.95}, True), ("glasses_off", {"eyeglasses": 0.05}, True))
 
 
+def demo_edits(editor, photo: np.ndarray, label: str = "photo"):
+    """The demo's edits of the largest face of `photo`: (edited photos by name, grid tiles,
+    tile labels, mirror frames). Tiles: the aligned crop, each edit's crop, the mirror midpoint."""
+    face = editor.encode(photo, label=label)[0]
+    photos, tiles, labels = {}, [face.aligned.crop], ["original"]
+    for name, strengths, only_towards in DEMO_EDITS:
+        result = editor.edit(photo, strengths, faces=[face], only_towards=only_towards)
+        photos[name] = result.photo
+        tiles.append(result.crops[0])
+        labels.append(name.replace("_", " "))
+    frames = editor.morph(face, editor.mirror_face(face), 9)
+    tiles.append(frames[len(frames) // 2])
+    labels.append("mirror midpoint")
+    return photos, tiles, labels, frames
+
+
 def run_edits(photo: np.ndarray, out: Path, editor=None) -> tuple[Path, ...]:
     """The main job on the shipped models: three edits, a mirror GIF and one grid."""
     from facedit.animate import save_gif, save_grid
     from facedit.edit import Editor
 
     editor = editor or Editor.load()
-    face = editor.encode(photo, label="astronaut")[0]
-    paths, tiles, labels = [], [face.aligned.crop], ["original"]
-    for name, strengths, only_towards in DEMO_EDITS:
-        result = editor.edit(photo, strengths, faces=[face], only_towards=only_towards)
-        paths.append(save_image(out / f"astronaut_{name}.png", result.photo))
-        tiles.append(result.crops[0])
-        labels.append(name.replace("_", " "))
-    frames = editor.morph(face, editor.mirror_face(face), 9)
+    photos, tiles, labels, frames = demo_edits(editor, photo, "astronaut")
+    paths = [save_image(out / f"astronaut_{name}.png", edited) for name, edited in photos.items()]
     paths.append(save_gif(out / "astronaut_mirror.gif", frames))
-    tiles.append(frames[len(frames) // 2])
-    labels.append("mirror midpoint")
     paths.append(save_grid(out / "astronaut_grid.png", tiles, labels=labels))
     return tuple(paths)
 
