@@ -152,7 +152,7 @@ def test_translation_commands(tiny_overrides, tmp_path, astronaut):
     import json
 
     from facedit.io import save_image
-    from facedit.translations import load_directions
+    from facedit.directions import load_model_directions
 
     listed = _invoke(["translation", "list"], tiny_overrides)
     assert listed.exit_code == 0, listed.output
@@ -168,7 +168,7 @@ def test_translation_commands(tiny_overrides, tmp_path, astronaut):
     assert info["origin"] == "user" and info["kind"] == "default"
     assert info["meta"]["steps"] == {"blond_hair": 1.5}
     model = [o for o in tiny_overrides if o.startswith("pipeline.model=")][0].split("=", 1)[1]
-    direction = load_directions(model)["blond_hair"]
+    direction = load_model_directions(model)["blond_hair"]
     assert info["norm"] == pytest.approx(1.5 * float(np.linalg.norm(direction)), abs=1e-3)
     rows = [line.split() for line in _invoke(["translation", "list"], tiny_overrides)
             .output.splitlines()]

@@ -223,7 +223,7 @@ def load_model_directions(model_spec: str = "builtin",
     """The `DirectionSet` of a model spec (or of an explicit `folder`), with a clear message
     saying how to make them when the model has none yet."""
     folder = Path(folder) if folder is not None else directions_folder(model_spec)
-    if folder is None or not (folder / "directions.json").is_file():
+    if not (folder / "directions.json").is_file():
         raise ConfigError(
             f"model {model_spec!r} has no attribute directions (looked in {folder}); make them "
             f"with `facedit directions learn --model {model_spec}` or `facedit directions import`")

@@ -237,15 +237,20 @@ class Editor:
         latents = np.stack([self.shift(face.latent, steps) for steps in step_sets])
         decoded = self.model.decode(latents)
         w = self.weight(face, names, small=True)[None, :, :, None]
-        crops, bases = [], []
-        for steps in step_sets:
-            crop, base = self._base_crop(face, steps, small=True).astype(np.float32), face.base
-            field = self.shape_field(face, steps)
-            if field is not None:
-                crop, base = warp_by_field(crop, field), warp_by_field(base, field)
-            crops.append(crop)
-            bases.append(base)
-        return np.clip(np.stack(crops) + (decoded - np.stack(bases)) * w, 0, 255)
+        pairs = [self._shaped_crop_and_base(face, steps, small=True) for steps in step_sets]
+        crops = np.stack([crop for crop, _ in pairs])
+        bases = np.stack([base for _, base in pairs])
+        return np.clip(crops + (decoded - bases) * w, 0, 255)
+
+    def _shaped_crop_and_base(self, face: EncodedFace, steps: dict[str, float],
+                              small: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The real crop the residual goes onto (blend or model size) and the unedited decoding
+        it is taken against, both float32 and warped by the steps' shapes (see `shape_field`)."""
+        crop, base = self._base_crop(face, steps, small).astype(np.float32), face.base
+        field = self.shape_field(face, steps)
+        if field is not None:
+            crop, base = warp_by_field(crop, field), warp_by_field(base, field)
+        return crop, base
 
     def shape_field(self, face: EncodedFace, steps: dict[str, float]) -> np.ndarray | None:
         """The backward warp field (S, S, 2) at blend size that moves the face's landmarks by
@@ -280,10 +285,7 @@ class Editor:
         if not any(steps.values()):
             return face.aligned.crop.copy()
         edited = self.model.decode(self.shift(face.latent, steps)[None])[0]
-        crop, base = self._base_crop(face, steps), face.base
-        field = self.shape_field(face, steps)
-        if field is not None:
-            crop, base = warp_by_field(crop, field), warp_by_field(base, field)
+        crop, base = self._shaped_crop_and_base(face, steps)
         residual = upsample_residual(edited - base, self.blend_size)
         return apply_residual(crop, residual, self.weight(face, steps))
 

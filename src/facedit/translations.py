@@ -345,17 +345,11 @@ class Translations:
         return dict(sorted(out.items()))
 
 
-def load_directions(model_spec: str = "builtin", folder: str | Path | None = None):
-    """The `DirectionSet` of a model spec (see `facedit.directions.directions_folder`), or of
-    `folder`."""
-    from facedit.directions import load_model_directions
-
-    return load_model_directions(model_spec, folder)
-
-
 def load_translations(config) -> Translations:
     """Shipped (from the directions) and user translations for `config.pipeline.model`."""
-    directions = load_directions(config.pipeline.model, config.pipeline.directions)
+    from facedit.directions import load_model_directions
+
+    directions = load_model_directions(config.pipeline.model, config.pipeline.directions)
     store = user_store(config.pipeline.model, config.translation.user_dir)
     user = store.load()
     for name, v in user.items():

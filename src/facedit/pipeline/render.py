@@ -52,9 +52,9 @@ def build_editor(config):
 
     import torch
 
+    from facedit.directions import load_model_directions
     from facedit.edit import Editor
     from facedit.models.backend import load_backend
-    from facedit.translations import load_directions
 
     torch.set_num_threads(config.pipeline.threads)
     p = config.pipeline
@@ -62,8 +62,8 @@ def build_editor(config):
     if config.gate.enabled:
         from facedit.judge import Judge
         judge = Judge(path=Path(p.judge)) if p.judge else Judge()
-    return Editor(load_backend(p.model), load_directions(p.model, p.directions), judge=judge,
-                  blend_size=p.blend_size)
+    return Editor(load_backend(p.model), load_model_directions(p.model, p.directions),
+                  judge=judge, blend_size=p.blend_size)
 
 
 def encode_png(image: np.ndarray, level: int) -> bytes:
