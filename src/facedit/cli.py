@@ -191,14 +191,17 @@ def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_we
 
 # -- editing -------------------------------------------------------------------------------------
 
+_MODEL = click.option("--model", default="builtin", show_default=True,
+                      help="Model: builtin, builtin:FOLDER, deepest-vae:CHECKPOINT, or "
+                           "stylegan2:CHECKPOINT[,encoder=PATH][,steps=N].")
+
+
 def _edit_options(fn):
     """Options shared by the editing commands."""
     for decorator in reversed([
         click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
                      help="Edited photo (PNG/JPEG/WebP) [default: PHOTO_STEM_<edit>.png]."),
-        click.option("--model", default="builtin", show_default=True,
-                     help="Model: builtin, builtin:FOLDER, deepest-vae:CHECKPOINT, or "
-                          "stylegan2:CHECKPOINT[,encoder=PATH][,steps=N]."),
+        _MODEL,
         click.option("--all-faces", is_flag=True, help="Edit every face, not only the largest."),
         click.option("--frames", default=10, show_default=True, type=click.IntRange(2, 100),
                      help="Frames of the GIF / grid."),
@@ -423,7 +426,7 @@ def interpolate_cmd(photo_a, photo_b, method, out, model, all_faces, frames, gif
 
 
 @main.command("attributes")
-@click.option("--model", default="builtin", show_default=True)
+@_MODEL
 def attributes_cmd(model: str) -> None:
     """List the editable attributes with their groups and regions."""
     from facedit.attributes import ATTRIBUTES
@@ -440,8 +443,7 @@ def attributes_cmd(model: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind; the default serves this machine only.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--model", default="builtin", show_default=True,
-              help="Model: builtin, or builtin:FOLDER.")
+@_MODEL
 @click.option("--cache-faces", default=32, show_default=True, type=click.IntRange(1, 10000),
               help="Photos kept encoded in memory (least recently used leave first).")
 def serve_cmd(host: str, port: int, model: str, cache_faces: int) -> None:
@@ -479,10 +481,21 @@ def directions_group() -> None:
     """Learn, add and list attribute directions."""
 
 
+def _directions_out(model: str, out: Path | None) -> Path:
+    """Where a directions command writes: --out, else the model's own directions folder; the
+    shipped model's directions are never overwritten without an explicit --out."""
+    from facedit.directions import directions_folder
+
+    if out is None and model == "builtin":
+        raise click.UsageError("give -o/--out: the shipped model's directions are not "
+                               "overwritten by default")
+    return out or directions_folder(model)
+
+
 @directions_group.command("learn")
 @click.option("--data", "cache", type=click.Path(path_type=Path), default=None,
               help="Prepared set [default: $FACEDIT_CACHE/prepared-128].")
-@click.option("--model", default="builtin", show_default=True)
+@_MODEL
 @click.option("--method", type=click.Choice(["mean", "svm"]), default="mean", show_default=True)
 @click.option("--no-condition", is_flag=True, help="Do not orthogonalise to correlated "
               "protected attributes.")
@@ -491,14 +504,10 @@ def directions_group() -> None:
                    "shipped model, e.g. src/facedit/weights/vae/directions].")
 def directions_learn_cmd(cache, model, method, no_condition, out) -> None:
     """Learn every attribute's direction from the prepared set's labels."""
-    from facedit.directions import directions_folder
     from facedit.models.backend import load_backend
     from facedit.train.directions import learn_directions
 
-    if out is None and model == "builtin":
-        raise click.UsageError("give -o/--out: the shipped model's directions are not "
-                               "overwritten by default")
-    out = out or directions_folder(model)
+    out = _directions_out(model, out)
     cache = cache or _default_cache() / "prepared-128"
     ds = learn_directions(load_backend(model), cache, method=method, condition=not no_condition)
     ds.save(out)
@@ -513,16 +522,13 @@ def directions_learn_cmd(cache, model, method, no_condition, out) -> None:
               help="Directions folder to write [default: the model's own].")
 def directions_import_cmd(vectors, model, out) -> None:
     """Import the kit's attribute vectors (hq_attr.pkl, read safely) as the model's directions."""
-    from facedit.directions import directions_folder
     from facedit.models.backend import load_backend
     from facedit.models.deepest import read_attribute_vectors
 
-    if out is None and model.partition(":")[0] == "builtin":
-        raise click.UsageError("give -o/--out: the shipped model's directions are not "
-                               "overwritten by default")
+    out = _directions_out(model, out)
     ds = read_attribute_vectors(vectors, load_backend(model).latent_dim)
     ds.info["model"] = model
-    out = ds.save(out or directions_folder(model))
+    ds.save(out)
     left = ds.info["left_out"]
     click.echo(f"{len(ds.names)} directions: {out}" +
                (f" (left out, zero or not finite: {', '.join(left)})" if left else ""))
@@ -536,12 +542,12 @@ def directions_import_cmd(vectors, model, out) -> None:
 def directions_import_boundaries_cmd(boundaries, model, out) -> None:
     """Import anycost-gan's boundary file ({'00_5_o_Clock_Shadow': (1, 512), ...}) as W+
     directions of a StyleGAN2 model."""
-    from facedit.directions import directions_folder
     from facedit.models.backend import load_backend
     from facedit.stylegan_directions import boundary_directions, read_boundaries
 
+    out = _directions_out(model, out)
     ds = boundary_directions(read_boundaries(boundaries), load_backend(model))
-    out = ds.save(out or directions_folder(model))
+    ds.save(out)
     click.echo(f"{len(ds.names)} directions: {out}")
 
 
@@ -556,16 +562,16 @@ def directions_import_boundaries_cmd(boundaries, model, out) -> None:
 def directions_learn_generated_cmd(model, samples, ratio, seed, out) -> None:
     """InterFaceGAN in W: sample faces, score them with facedit's judge, fit a boundary per
     attribute."""
-    from facedit.directions import directions_folder
     from facedit.judge import Judge
     from facedit.models.backend import load_backend
     from facedit.stylegan_directions import learn_w_directions
 
+    out = _directions_out(model, out)
     backend = load_backend(model)
     if not hasattr(backend, "sample_w"):
         raise click.UsageError(f"model {model!r} cannot sample faces; use `directions learn`")
     ds = learn_w_directions(backend, Judge(), samples, ratio, seed=seed, progress=True)
-    out = ds.save(out or directions_folder(model))
+    ds.save(out)
     click.echo(f"{len(ds.names)} directions: {out}")
 
 
@@ -575,7 +581,7 @@ def directions_learn_generated_cmd(model, samples, ratio, seed, out) -> None:
               help="Folder of photos that have the attribute.")
 @click.option("--neg", type=click.Path(path_type=Path), required=True,
               help="Folder of photos that do not.")
-@click.option("--model", default="builtin", show_default=True)
+@_MODEL
 @click.option("--region", "regions", multiple=True, default=("head",), show_default=True,
               help="Region(s) the edit may change (see facedit.masks.REGIONS).")
 def directions_add_cmd(name, pos, neg, model, regions) -> None:
@@ -823,8 +829,7 @@ def pipeline_zip_cmd(out, archive, size, force) -> None:
               help="Comma-separated: ATTR (add and remove), ATTR+ (add), ATTR- (remove), mirror.")
 @click.option("--methods", default="facedit,noblend,baseline", show_default=True,
               help="Comma-separated methods: facedit, noblend, baseline, baseline-calibrated.")
-@click.option("--model", default="builtin", show_default=True,
-              help="Model: builtin, or builtin:FOLDER.")
+@_MODEL
 @click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
               help="Report folder (report.json, report.html, plots).")
 @click.option("--grids", type=click.Path(path_type=Path), default=None,
