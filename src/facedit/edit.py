@@ -183,6 +183,15 @@ class Editor:
             face._cache[regions] = (big, cv2.resize(big, (s, s), interpolation=cv2.INTER_AREA))
         return face._cache[regions][1 if small else 0]
 
+    def paste_mask(self, face: EncodedFace) -> np.ndarray:
+        """The feathered face mask (S, S) that carries a crop's change back into the photo
+        (`facedit.masks.default_paste_mask`), computed once per face."""
+        if "paste_mask" not in face._cache:
+            from facedit.masks import default_paste_mask
+
+            face._cache["paste_mask"] = default_paste_mask(face.aligned.face, self.blend_size)
+        return face._cache["paste_mask"]
+
     def solve_steps(self, face: EncodedFace, targets: dict[str, float],
                     only_towards: bool = False) -> dict[str, float]:
         """Raw steps that bring the judge's reading of each attribute to its target, one attribute
@@ -343,7 +352,7 @@ class Editor:
             steps = dict(wanted) if raw else self.solve_steps(face, wanted, only_towards)
             crop = self.render(face, steps)
             if any(steps.values()):
-                out = paste_back(out, face.aligned, crop)
+                out = paste_back(out, face.aligned, crop, self.paste_mask(face))
             crops.append(crop)
             steps_used.append(steps)
         # 6. the judge's readings before and after
@@ -423,11 +432,9 @@ class Editor:
                      sequences: list[list[np.ndarray]]) -> list[np.ndarray]:
         """Photos of a frame sequence: frame i of every face's sequence pasted back into the photo
         under that face's head region. `sequences[k]` belongs to `faces[k]`."""
-        from facedit.masks import default_paste_mask
-
         if len(faces) != len(sequences) or len({len(q) for q in sequences}) > 1:
             raise ConfigError("paste_frames: one sequence per face, all of the same length")
-        masks = [default_paste_mask(f.aligned.face, self.blend_size) for f in faces]
+        masks = [self.paste_mask(f) for f in faces]
         photos = []
         for i in range(len(sequences[0])):
             out = photo

@@ -31,7 +31,6 @@ import numpy as np
 from facedit.align import paste_back
 from facedit.blend import apply_residual, upsample_residual
 from facedit.errors import ConfigError
-from facedit.masks import default_paste_mask
 
 BASELINE_K = 1.5
 BASELINE_K_MAX = 3.0
@@ -202,19 +201,19 @@ def _mirror(editor, face, shared: dict, clock: _Clock):
                      "(mirror: landmark-warp midpoint)", _sweep_residual(region=True))
 def edit_facedit(editor, task, photo, face, shared) -> MethodOutput:
     clock = _Clock()
-    size = editor.blend_size
     if task.is_mirror:
         mirror = _mirror(editor, face, shared, clock)
         crop = editor.morph(face, mirror, 3, "warp")[1]
         clock.lap("blend")
-        mask = default_paste_mask(face.aligned.face, size)
+        mask = editor.paste_mask(face)
         out = _paste(photo, face, crop, mask)
         clock.lap("paste")
         return MethodOutput(out, mask, clock.seconds)
     steps = _steps(editor, task, face, shared, clock)
     crop = editor.render(face, steps)
     clock.lap("blend")
-    out = _paste(photo, face, crop) if any(steps.values()) else photo.copy()
+    out = _paste(photo, face, crop, editor.paste_mask(face)) if any(steps.values()) \
+        else photo.copy()
     clock.lap("paste")
     return MethodOutput(out, editor.weight(face, [task.attribute]), clock.seconds,
                         {"step": float(steps.get(task.attribute, 0.0))})
@@ -224,7 +223,7 @@ def edit_facedit(editor, task, photo, face, shared) -> MethodOutput:
                      "(mirror: latent-residual midpoint)", _sweep_residual(region=False))
 def edit_noblend(editor, task, photo, face, shared) -> MethodOutput:
     clock = _Clock()
-    mask = default_paste_mask(face.aligned.face, editor.blend_size)
+    mask = editor.paste_mask(face)
     if task.is_mirror:
         mirror = _mirror(editor, face, shared, clock)
         crop = editor.morph(face, mirror, 3, "latent")[1]
@@ -243,7 +242,7 @@ def edit_noblend(editor, task, photo, face, shared) -> MethodOutput:
 def _baseline(calibrate: bool):
     def edit(editor, task, photo, face, shared) -> MethodOutput:
         clock = _Clock()
-        mask = default_paste_mask(face.aligned.face, editor.blend_size)
+        mask = editor.paste_mask(face)
         if task.is_mirror:
             mirror = _mirror(editor, face, shared, clock)
             latent, info = 0.5 * (face.latent + mirror.latent), {}

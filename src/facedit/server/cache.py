@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -29,8 +28,6 @@ class FaceSession:
     reading of each calibrated attribute on the unedited face (probability; age in years).
     curves: calibration curves per attribute (see `facedit.server.calibration`), filled on use.
     mirror: the encoded mirror image of the face, made on first use.
-    paste_mask: the feathered face mask that carries an edit back into the photo (computed once;
-        `paste_back` would otherwise compute it on every render).
     """
 
     id: str
@@ -38,10 +35,8 @@ class FaceSession:
     face: object
     readings: dict[str, float]
     name: str = "photo"
-    paste_mask: np.ndarray | None = None  # (S, S) float32, the face mask paste_back uses
     curves: dict = field(default_factory=dict)
     mirror: object = None
-    created: float = field(default_factory=time.time)
 
     @property
     def nbytes(self) -> int:

@@ -96,15 +96,13 @@ class EditService:
     def upload(self, data: bytes, name: str = "photo") -> FaceSession:
         """Decode, detect the largest face, align and encode it; cache it under a new id."""
         from facedit.io import load_image
-        from facedit.masks import default_paste_mask
 
         self.check_upload(data)
         photo = load_image(data, max_pixels=self.config.max_pixels)
         photo.setflags(write=False)
         label = "upload" if not name else f"upload {name[:80]!r}"
         face = self.editor.encode(photo, label=label)[0]
-        session = FaceSession(new_face_id(), photo, face, self._readings(face.small), name[:80],
-                              paste_mask=default_paste_mask(face.aligned.face, face.aligned.size))
+        session = FaceSession(new_face_id(), photo, face, self._readings(face.small), name[:80])
         self.cache.put(session)
         return session
 
@@ -188,7 +186,8 @@ class EditService:
             return fit(crop, max_side), steps, expected
         photo = session.photo
         if any(steps.values()):
-            photo = paste_back(photo, session.face.aligned, crop, session.paste_mask)
+            photo = paste_back(photo, session.face.aligned, crop,
+                               self.editor.paste_mask(session.face))
         return fit(photo, max_side), steps, expected
 
     def original(self, face_id: str, view: str = "photo", max_side: int | None = None):
