@@ -324,11 +324,11 @@ def _reference_kit_frames(kit, crop256, factors):
     return np.clip(np.rint(frames.permute(0, 2, 3, 1).numpy() * 255), 0, 255).astype(np.uint8)
 
 
-def test_smile_deepest_preset_end_to_end_on_the_astronaut(kit, tmp_path, monkeypatch, astronaut,
-                                                          astronaut_aligned):
-    import imageio.v3 as iio
-
-    from facedit.io import load_image, save_image
+@pytest.fixture
+def kit_cli(kit, tmp_path, monkeypatch, astronaut):
+    """(runner, model spec, astronaut photo file) with the kit's vectors imported as the tiny
+    kit model's directions."""
+    from facedit.io import save_image
 
     monkeypatch.setenv("FACEDIT_HOME", str(tmp_path / "home"))
     path, _, attr_file, _ = kit
@@ -336,7 +336,16 @@ def test_smile_deepest_preset_end_to_end_on_the_astronaut(kit, tmp_path, monkeyp
     runner = CliRunner()
     assert runner.invoke(main, ["directions", "import", str(attr_file), "--model",
                                 spec]).exit_code == 0
-    photo = save_image(tmp_path / "astronaut.png", astronaut)
+    return runner, spec, save_image(tmp_path / "astronaut.png", astronaut)
+
+
+def test_smile_deepest_preset_end_to_end_on_the_astronaut(kit, kit_cli, tmp_path, astronaut,
+                                                          astronaut_aligned):
+    import imageio.v3 as iio
+
+    from facedit.io import load_image
+
+    runner, spec, photo = kit_cli
     # Blending off, face crops: the kit's own 10 whole-face frames, f over (0, 5).
     result = runner.invoke(main, [
         "smile", str(photo), "--model", spec, "--preset", "deepest", "--blend", "none",
@@ -393,24 +402,25 @@ def test_kit_frames_equal_the_reference(kit, tmp_path, monkeypatch, astronaut):
     assert np.abs(np.stack(mirror.whole[0]).astype(int) - expected).max() <= 1
 
 
-def test_glasses_and_mirror_deepest_preset_run_from_the_cli(kit, tmp_path, monkeypatch,
-                                                           astronaut):
-    from facedit.io import save_image
+@pytest.mark.parametrize("args", [["glasses", "--preset", "deepest"],
+                                  ["mirror", "--preset", "deepest"],
+                                  ["mirror", "--blend", "none", "--crops"]])
+def test_glasses_and_mirror_deepest_preset_run_from_the_cli(kit_cli, tmp_path, args):
+    runner, spec, photo = kit_cli
+    result = runner.invoke(main, [args[0], str(photo), *args[1:], "--model", spec,
+                                  "--frames", "3", "--grid", str(tmp_path / "g.png"),
+                                  "-o", str(tmp_path / "o.png")])
+    assert result.exit_code == 0, result.output
+    assert "grid:" in result.output
 
-    monkeypatch.setenv("FACEDIT_HOME", str(tmp_path / "home"))
-    path, _, attr_file, _ = kit
-    spec = f"deepest-vae:{path}"
-    runner = CliRunner()
-    assert runner.invoke(main, ["directions", "import", str(attr_file), "--model",
-                                spec]).exit_code == 0
-    photo = save_image(tmp_path / "astronaut.png", astronaut)
-    for args in (["glasses", "--preset", "deepest"], ["mirror", "--preset", "deepest"],
-                 ["mirror", "--blend", "none", "--crops"]):
-        result = runner.invoke(main, [args[0], str(photo), *args[1:], "--model", spec,
-                                      "--frames", "3", "--grid", str(tmp_path / "g.png"),
-                                      "-o", str(tmp_path / "o.png")])
-        assert result.exit_code == 0, (args, result.output)
-        assert "grid:" in result.output
+
+@pytest.mark.parametrize("blend", ["none", "region"])
+def test_a_bad_strength_is_refused_with_any_blend(kit_cli, tmp_path, blend):
+    runner, spec, photo = kit_cli
+    result = runner.invoke(main, ["smile", str(photo), "--strength", "7", "--blend", blend,
+                                  "--model", spec, "-o", str(tmp_path / "o.png")])
+    assert result.exit_code == 2 and "[0, 1]" in result.output
+    assert not (tmp_path / "o.png").exists()
 
 
 def test_directions_learn_on_the_imported_kit_pickles(kit, tmp_path, monkeypatch):

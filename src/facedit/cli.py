@@ -327,6 +327,8 @@ def _run_preset(photo: Path, task: str, preset, blend, out, model, all_faces, fr
     from facedit.presets import attribute_sweep, mirror_sweep
 
     editor = _editor(model)
+    if "target" in kwargs:  # refuse a bad strength before any detection work, as _run_edit does
+        editor.parse_strengths({task: kwargs["target"]}, raw=False)
     image = _load_photo(photo)
     faces = editor.encode(image, all_faces=all_faces, label=str(photo))
     sweep = (mirror_sweep(editor, faces, preset, blend, frames, **kwargs) if task == "mirror"
