@@ -289,14 +289,19 @@ class Editor:
 
     # -- rendering ------------------------------------------------------------------------------
 
-    def render(self, face: EncodedFace, steps: dict[str, float]) -> np.ndarray:
-        """The blend-size crop with the edit of raw `steps` applied. (S, S, 3) uint8."""
+    def render(self, face: EncodedFace, steps: dict[str, float],
+               weight: np.ndarray | None = None) -> np.ndarray:
+        """The blend-size crop with the edit of raw `steps` applied. (S, S, 3) uint8.
+
+        weight: (S, S) where the residual goes [default: the attributes' feathered regions];
+        all ones puts it on the whole crop (the evaluation's "no region blending")."""
         if not any(steps.values()):
             return face.aligned.crop.copy()
         edited = self.model.decode(self.shift(face.latent, steps)[None])[0]
         crop, base = self._shaped_crop_and_base(face, steps)
         residual = upsample_residual(edited - base, self.blend_size)
-        return apply_residual(crop, residual, self.weight(face, steps))
+        return apply_residual(crop, residual,
+                              self.weight(face, steps) if weight is None else weight)
 
     def _base_crop(self, face: EncodedFace, steps: dict[str, float], small: bool = False):
         """The real crop the residual is added to; for eyeglasses removal, the crop with the

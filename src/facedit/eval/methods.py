@@ -29,7 +29,6 @@ import cv2
 import numpy as np
 
 from facedit.align import paste_back
-from facedit.blend import apply_residual, upsample_residual
 from facedit.errors import ConfigError
 
 BASELINE_K = 1.5
@@ -162,13 +161,9 @@ def _decoded_crop(editor, latent: np.ndarray) -> np.ndarray:
 
 
 def _whole_residual(editor, face, steps: dict) -> np.ndarray:
-    """The real crop plus the whole residual of `steps`, no region. (S, S, 3) uint8."""
-    if not any(steps.values()):
-        return face.aligned.crop.copy()
-    edited = editor.model.decode(editor.shift(face.latent, steps)[None])[0]
-    residual = upsample_residual(edited - face.base, editor.blend_size)
-    ones = np.ones(face.aligned.crop.shape[:2], np.float32)
-    return apply_residual(face.aligned.crop, residual, ones)
+    """facedit's render of `steps` (shape warp, paint-out and all) with the residual on the whole
+    crop instead of the attributes' regions. (S, S, 3) uint8."""
+    return editor.render(face, steps, np.ones(face.aligned.crop.shape[:2], np.float32))
 
 
 def _paste(photo, face, crop, mask=None) -> np.ndarray:
