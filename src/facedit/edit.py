@@ -416,10 +416,15 @@ class Editor:
         onto both real crops as residuals (the second source's latent interpolation)."""
         if frames < 2:
             raise ConfigError(f"frames: expected at least 2, got {frames}")
+        return self.morph_at(a, b, np.linspace(0.0, 1.0, frames), method)
+
+    def morph_at(self, a: EncodedFace, b: EncodedFace, ts, method: str = "warp"
+                 ) -> list[np.ndarray]:
+        """The morph's blend-size crops at positions `ts` in [0, 1] (see `morph`)."""
         if method not in MORPH_METHODS:
             raise ConfigError(f"unknown morph method {method!r}; expected one of "
                               f"{', '.join(MORPH_METHODS)}")
-        ts = np.linspace(0.0, 1.0, frames)
+        ts = np.asarray(ts, np.float64)
         if method == "warp":
             pa, pb = a.aligned.face.mesh[:, :2], b.aligned.face.mesh[:, :2]
             return [morph_frame(a.aligned.crop, pa, b.aligned.crop, pb, float(t)) for t in ts]

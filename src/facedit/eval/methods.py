@@ -131,16 +131,8 @@ def _sweep_baseline(editor, task, face, strengths):
 
 
 def _mirror_frames(editor, face, ts, method: str) -> np.ndarray:
-    """Frames of the morph into the mirror image at positions `ts` (multiples of 0.05)."""
-    from facedit.morph import morph_frame
-
-    mirror = editor.mirror_face(face)
-    if method == "warp":  # as `Editor.morph`, only at the asked positions (a warp is costly)
-        a, b = face.aligned, mirror.aligned
-        return np.stack([morph_frame(a.crop, a.face.mesh[:, :2], b.crop, b.face.mesh[:, :2],
-                                     float(t)) for t in ts])
-    frames = editor.morph(face, mirror, 21, method)  # t = 0, 0.05, ..., 1
-    return np.stack([frames[int(round(t * 20))] for t in ts])
+    """Frames of the morph into the mirror image at positions `ts`."""
+    return np.stack(editor.morph_at(face, editor.mirror_face(face), ts, method))
 
 
 # -- pieces --------------------------------------------------------------------------------------
@@ -198,7 +190,7 @@ def edit_facedit(editor, task, photo, face, shared) -> MethodOutput:
     clock = _Clock()
     if task.is_mirror:
         mirror = _mirror(editor, face, shared, clock)
-        crop = editor.morph(face, mirror, 3, "warp")[1]
+        crop = editor.morph_at(face, mirror, [MIRROR_T], "warp")[0]
         clock.lap("blend")
         mask = editor.paste_mask(face)
         out = _paste(photo, face, crop, mask)
@@ -221,7 +213,7 @@ def edit_noblend(editor, task, photo, face, shared) -> MethodOutput:
     mask = editor.paste_mask(face)
     if task.is_mirror:
         mirror = _mirror(editor, face, shared, clock)
-        crop = editor.morph(face, mirror, 3, "latent")[1]
+        crop = editor.morph_at(face, mirror, [MIRROR_T], "latent")[0]
         clock.lap("blend")
         out = _paste(photo, face, crop, mask)
         clock.lap("paste")
@@ -240,7 +232,7 @@ def _baseline(calibrate: bool):
         mask = editor.paste_mask(face)
         if task.is_mirror:
             mirror = _mirror(editor, face, shared, clock)
-            latent, info = 0.5 * (face.latent + mirror.latent), {}
+            latent, info = (1 - MIRROR_T) * face.latent + MIRROR_T * mirror.latent, {}
         else:
             v = baseline_vector(editor, task.attribute)
             k = calibrated_k(editor, task, face, v) if calibrate else \
