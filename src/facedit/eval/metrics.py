@@ -65,14 +65,22 @@ def flip_rates(probs_before: np.ndarray, probs_after: np.ndarray,
     Returns:
         (K,) shares in [0, 1] (NaN where no row is usable).
     """
+    pair = _paired_rows(probs_before, probs_after)
+    if pair is None:
+        return np.full(np.shape(probs_before)[1], np.nan)
+    b, a = pair
+    return ((b >= threshold) != (a >= threshold)).mean(axis=0)
+
+
+def _paired_rows(probs_before, probs_after) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (N, K) before/after probabilities, checked alike, without the rows that have a NaN
+    in either; None when no row is left."""
     b = _probs(probs_before, "probs_before", 2)
     a = _probs(probs_after, "probs_after", 2)
     if a.shape != b.shape:
         raise ShapeError(f"probs_after: expected shape {b.shape} (as probs_before), got {a.shape}")
     ok = ~(np.isnan(a).any(axis=1) | np.isnan(b).any(axis=1))
-    if not ok.any():
-        return np.full(b.shape[1], np.nan)
-    return ((b[ok] >= threshold) != (a[ok] >= threshold)).mean(axis=0)
+    return (b[ok], a[ok]) if ok.any() else None
 
 
 def _same_images(a, b) -> tuple[np.ndarray, np.ndarray]:
@@ -349,15 +357,11 @@ def attribute_dependency(probs_before: np.ndarray, probs_after: np.ndarray,
     Returns:
         (K,) >= 0 (NaN where no row is usable); 0 for unchanged probabilities.
     """
-    b = _probs(probs_before, "probs_before", 2)
-    a = _probs(probs_after, "probs_after", 2)
-    if a.shape != b.shape:
-        raise ShapeError(f"probs_after: expected shape {b.shape} (as probs_before), got {a.shape}")
-    ok = ~(np.isnan(a).any(axis=1) | np.isnan(b).any(axis=1))
-    if not ok.any():
-        return np.full(b.shape[1], np.nan)
+    pair = _paired_rows(probs_before, probs_after)
+    if pair is None:
+        return np.full(np.shape(probs_before)[1], np.nan)
     logit = lambda p: np.log(np.clip(p, eps, 1 - eps) / np.clip(1 - p, eps, 1 - eps))  # noqa: E731
-    lb, la = logit(b[ok]), logit(a[ok])
+    lb, la = (logit(x) for x in pair)
     sd = lb.std(axis=0)
     sd[sd < 1e-6] = 1.0  # an attribute read the same on every input: its change in logits
     return np.abs(la - lb).mean(axis=0) / sd
