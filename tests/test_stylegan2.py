@@ -316,3 +316,19 @@ def test_boundaries_import_and_editor_on_astronaut(checkpoint, tmp_path, monkeyp
                   "--frames", "3"]):
         res = runner.invoke(main, [*args, "--model", spec, "-o", str(out)])
         assert res.exit_code == 0, (args, res.output)
+
+
+@pytest.mark.parametrize("args", [
+    ["directions", "import-boundaries", "b.pkl", "--model", "builtin", "-o", "d"],
+    ["directions", "learn-generated", "--model", "builtin", "-o", "d"],
+    ["translation", "import", "folder"]])
+def test_w_space_commands_refuse_other_models_in_one_line(args, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from facedit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FACEDIT_HOME", str(tmp_path / "home"))
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "is not a StyleGAN2 model" in result.output and "Traceback" not in result.output

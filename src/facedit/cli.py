@@ -536,6 +536,19 @@ def directions_import_cmd(vectors, model, out) -> None:
                (f" (left out, zero or not finite: {', '.join(left)})" if left else ""))
 
 
+def _stylegan2_backend(model: str, option: str = "--model"):
+    """The backend of `model` when it is a StyleGAN2 (a W+ model that samples faces), else a
+    usage error: the W-space commands mean nothing for the other models."""
+    from facedit.models.backend import load_backend
+    from facedit.models.stylegan2_backend import StyleGAN2Backend
+
+    backend = load_backend(model)
+    if not isinstance(backend, StyleGAN2Backend):
+        raise click.UsageError(f"{option} {model!r} is not a StyleGAN2 model; give "
+                               f"stylegan2:CHECKPOINT")
+    return backend
+
+
 @directions_group.command("import-boundaries")
 @click.argument("boundaries", type=click.Path(path_type=Path))
 @click.option("--model", required=True, help="The StyleGAN2 model, stylegan2:CHECKPOINT[,...].")
@@ -544,11 +557,11 @@ def directions_import_cmd(vectors, model, out) -> None:
 def directions_import_boundaries_cmd(boundaries, model, out) -> None:
     """Import anycost-gan's boundary file ({'00_5_o_Clock_Shadow': (1, 512), ...}) as W+
     directions of a StyleGAN2 model."""
-    from facedit.models.backend import load_backend
     from facedit.stylegan_directions import boundary_directions, read_boundaries
 
     out = _directions_out(model, out)
-    ds = boundary_directions(read_boundaries(boundaries), load_backend(model))
+    backend = _stylegan2_backend(model)
+    ds = boundary_directions(read_boundaries(boundaries), backend)
     ds.save(out)
     click.echo(f"{len(ds.names)} directions: {out}")
 
@@ -565,14 +578,11 @@ def directions_learn_generated_cmd(model, samples, ratio, seed, out) -> None:
     """InterFaceGAN in W: sample faces, score them with facedit's judge, fit a boundary per
     attribute."""
     from facedit.judge import Judge
-    from facedit.models.backend import load_backend
     from facedit.stylegan_directions import learn_w_directions
 
     out = _directions_out(model, out)
-    backend = load_backend(model)
-    if not hasattr(backend, "sample_w"):
-        raise click.UsageError(f"model {model!r} cannot sample faces; use `directions learn`")
-    ds = learn_w_directions(backend, Judge(), samples, ratio, seed=seed, progress=True)
+    ds = learn_w_directions(_stylegan2_backend(model), Judge(), samples, ratio, seed=seed,
+                            progress=True)
     ds.save(out)
     click.echo(f"{len(ds.names)} directions: {out}")
 
@@ -694,15 +704,11 @@ def translation_list_cmd(config_file, overrides) -> None:
 def translation_import_cmd(folder, config_file, overrides) -> None:
     """Import the first source's translations (FOLDER/NAME.npy, W+ offsets of shape
     (1, 18, 512), named by the rules) into the configured StyleGAN2 model's user store."""
-    from facedit.models.backend import load_backend
     from facedit.stylegan_directions import read_npy_translations
     from facedit.translations import user_store
 
     config = _load_config(config_file, overrides)
-    backend = load_backend(config.pipeline.model)
-    if not hasattr(backend, "n_latent"):
-        raise click.UsageError(f"pipeline.model {config.pipeline.model!r} is not a W+ model; "
-                               f"set --set pipeline.model=stylegan2:CHECKPOINT")
+    backend = _stylegan2_backend(config.pipeline.model, "pipeline.model")
     table = read_npy_translations(folder, backend.n_latent, backend.style_dim)
     store = user_store(config.pipeline.model, config.translation.user_dir)
     for name, vector in table.items():
