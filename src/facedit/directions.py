@@ -204,18 +204,15 @@ def directions_folder(model_spec: str = "builtin") -> Path:
     model folder that has a `directions` subfolder, else in facedit's per-model user folder, keyed
     by the model's file path (`facedit directions learn/import --model SPEC` write there)."""
     from facedit.models import WEIGHTS
-    from facedit.paths import model_dir
+    from facedit.paths import model_dir, model_key
 
     name, _, path = model_spec.partition(":")
     if name == "builtin":
         return (Path(path) if path else WEIGHTS / "vae") / "directions"
-    # Options after the path (`stylegan2:G.pt,encoder=E.pt,steps=50`) do not change the model's
-    # latent space, so they do not change where its directions are.
-    path = path.split(",")[0]
+    path = path.split(",")[0]  # options do not change the model's latent space
     if path and (Path(path) / "directions" / "directions.json").is_file():
         return Path(path) / "directions"
-    key = f"{name}:{Path(path).resolve()}" if path else name
-    return model_dir(key) / "directions"
+    return model_dir(model_key(model_spec)) / "directions"
 
 
 def load_model_directions(model_spec: str = "builtin",

@@ -28,3 +28,12 @@ def model_dir(model_spec: str) -> Path:
     """The folder where facedit keeps what it learned or imported for a model that did not come
     with it (directions of a StyleGAN2 or Deepest-kit checkpoint, projection caches)."""
     return user_dir() / "models" / _safe(model_spec)
+
+
+def model_key(model_spec: str) -> str:
+    """A model's identity for its stored data: `name:RESOLVED_PATH`, without the options after
+    the path (`stylegan2:G.pt,encoder=E.pt,steps=50` -> `stylegan2:/abs/G.pt`): options do not
+    change the model's latent space, and the same file is the same model from any folder."""
+    name, _, path = model_spec.partition(":")
+    path = path.split(",")[0]
+    return f"{name}:{Path(path).resolve()}" if path else name

@@ -84,12 +84,6 @@ def _unit(f: torch.Tensor) -> torch.Tensor:
     return f / (f.norm(dim=1, keepdim=True) + 1e-8)
 
 
-def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
-    """PSNR in dB between two images of the same shape (inf when equal)."""
-    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(peak ** 2 / mse)
-
-
 def project(render, target: torch.Tensor, start: torch.Tensor,
             config: ProjectionConfig = ProjectionConfig(), features=None,
             progress: bool = False) -> Projection:

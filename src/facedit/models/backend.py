@@ -43,7 +43,8 @@ def load_backend(spec: str = "builtin"):
     return BACKENDS[name](path or None)
 
 
-def _check_crops(crops: np.ndarray, size: int) -> None:
+def check_crops(crops: np.ndarray, size: int) -> None:
+    """Refuse anything but (B, size, size, 3) uint8 crops, with the shape it got."""
     if crops.ndim != 4 or crops.shape[1:] != (size, size, 3) or crops.dtype != np.uint8:
         raise ShapeError(f"crops: expected (B, {size}, {size}, 3) uint8, got "
                          f"{tuple(crops.shape)} {crops.dtype}")
@@ -61,7 +62,7 @@ class TorchVAEBackend:
 
     @torch.no_grad()
     def encode(self, crops: np.ndarray) -> np.ndarray:
-        _check_crops(crops, self.size)
+        check_crops(crops, self.size)
         x = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float() / 255.0
         return self.model.encode(x)[0].numpy().astype(np.float32)
 
@@ -94,6 +95,6 @@ def _deepest(path: str | None):
 
 @backend("stylegan2")
 def _stylegan2(path: str | None):
-    from facedit.models.stylegan2 import load_stylegan2_backend
+    from facedit.models.stylegan2_backend import StyleGAN2Backend
 
-    return load_stylegan2_backend(path)
+    return StyleGAN2Backend.from_spec(path)

@@ -47,7 +47,6 @@ from facedit.errors import ConfigError, ShapeError, WeightsError
 ANYCOST_CHANNELS = {4: 4096, 8: 2048, 16: 1024, 32: 512, 64: 256, 128: 128, 256: 64, 512: 32,
                     1024: 16}
 BLUR_KERNEL = (1, 3, 3, 1)
-PREVIEW_RATIOS = (0.25, 0.5, 0.75, 1.0)  # anycost-gan's channel ratios
 
 
 def channel_table(size: int, channel_multiplier: float = 2, channel_max: int = 512,
@@ -455,14 +454,6 @@ def save_generator(generator: StyleGAN2Generator, path: str | Path, fmt: str = "
         raise ConfigError(f"fmt: expected 'anycost' or 'rosinality', got {fmt!r}")
     torch.save(ckpt, path)
     return path
-
-
-def load_stylegan2_backend(path_spec: str | None):
-    """The backend for `--model stylegan2:PATH[,encoder=PATH][,key=value...]` (see
-    `facedit.models.stylegan2_backend`)."""
-    from facedit.models.stylegan2_backend import StyleGAN2Backend
-
-    return StyleGAN2Backend.from_spec(path_spec)
 
 
 def to_numpy_images(images: torch.Tensor) -> np.ndarray:

@@ -33,6 +33,7 @@ import torch
 
 from facedit.align import EYE_Y
 from facedit.errors import ConfigError, ShapeError
+from facedit.models.stylegan2 import load_generator, to_numpy_images
 
 FFHQ_EYE_Y = 0.5 - 0.1 * 0.25 / 0.9
 SPEC_KEYS = ("encoder", "steps", "optimizer", "channels", "res", "size", "eye_y", "truncation")
@@ -101,11 +102,9 @@ class StyleGAN2Backend:
         self.projection = ProjectionConfig(steps=steps, optimizer=self.spec.optimizer)
         self.name = name
         self._features = features  # perceptual features; facedit's classifier when first needed
-        self.progress = False
 
     @classmethod
     def from_spec(cls, text: str | None) -> "StyleGAN2Backend":
-        from facedit.models.stylegan2 import load_generator
         from facedit.models.stylegan2_encoder import load_encoder
 
         spec = StyleGAN2Spec.parse(text)
@@ -156,15 +155,14 @@ class StyleGAN2Backend:
         out = []
         for i in range(0, len(z), batch):
             w = torch.from_numpy(z[i:i + batch]).view(-1, self.n_latent, self.style_dim)
-            img = ((self.render(w).clamp(-1, 1) + 1) * 127.5).permute(0, 2, 3, 1).numpy()
+            img = to_numpy_images(self.render(w))
             out.append(self._shift(self._resize(np.ascontiguousarray(img), self.size), -1))
         return np.concatenate(out).astype(np.float32)
 
     def encode(self, crops: np.ndarray) -> np.ndarray:
-        if crops.ndim != 4 or crops.shape[1:] != (self.size, self.size, 3) or \
-                crops.dtype != np.uint8:
-            raise ShapeError(f"crops: expected (B, {self.size}, {self.size}, 3) uint8, got "
-                             f"{tuple(crops.shape)} {crops.dtype}")
+        from facedit.models.backend import check_crops
+
+        check_crops(crops, self.size)
         start = self.start_codes(crops)
         if self.projection.steps == 0:
             return start.reshape(len(crops), -1).numpy()
@@ -180,14 +178,15 @@ class StyleGAN2Backend:
         return self.encoder(self._to_tensor(crops, INPUT_SIZE))
 
     def _project_one(self, crop: np.ndarray, start: torch.Tensor) -> np.ndarray:
-        from facedit.paths import model_dir
+        from facedit.paths import model_dir, model_key
         from facedit.stylegan_projection import (ProjectionCache, cache_key, classifier_features,
                                                  project)
 
         s = self.spec
         settings = {**self.projection.to_dict(), "channels": s.channels, "res": self.res,
                     "eye_y": s.eye_y, "encoder": s.encoder}
-        cache = ProjectionCache(model_dir(f"stylegan2:{s.checkpoint}") / "projections")
+        cache = ProjectionCache(model_dir(model_key(f"stylegan2:{s.checkpoint}")) /
+                                "projections")
         key = cache_key(crop, settings)
         hit = cache.get(key)
         if hit is not None and hit.shape == (self.latent_dim,):
@@ -195,7 +194,7 @@ class StyleGAN2Backend:
         if self._features is None:
             self._features = classifier_features()
         result = project(self.render, self._to_tensor(crop[None], self.res), start[None],
-                         self.projection, self._features, self.progress)
+                         self.projection, self._features)
         flat = result.latents.reshape(-1).astype(np.float32)
         cache.put(key, flat)
         return flat
