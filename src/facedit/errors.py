@@ -14,6 +14,10 @@ class ImageError(FaceditError):
     """An image could not be read, is not an image, or is outside the accepted size."""
 
 
+class ImageTooLargeError(ImageError):
+    """An image (or an upload) over the accepted size in bytes or pixels."""
+
+
 class NoFaceError(FaceditError):
     """No face was found where one was needed."""
 

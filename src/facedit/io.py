@@ -17,7 +17,7 @@ from typing import Iterator, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from facedit.errors import ImageError
+from facedit.errors import ImageError, ImageTooLargeError
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, np.ndarray, Image.Image]
 
@@ -114,7 +114,7 @@ def _bomb_check_disabled() -> Iterator[None]:
 def _check_size(size: tuple[int, int], label: str, max_pixels: int, min_side: int) -> None:
     width, height = size
     if width * height > max_pixels:
-        raise ImageError(f"{label}: {width}x{height} is {width * height / 1e6:.0f} megapixels, "
+        raise ImageTooLargeError(f"{label}: {width}x{height} is {width * height / 1e6:.0f} megapixels, "
                          f"over the limit of {max_pixels / 1e6:.0f}; downscale it first")
     if min(width, height) < min_side:
         raise ImageError(f"{label}: {width}x{height} is too small; each side must be at least "

@@ -18,19 +18,20 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from facedit import __version__
-from facedit.errors import ConfigError, FaceditError, ImageError, NoFaceError, ShapeError
+from facedit.errors import (ConfigError, FaceditError, ImageError, ImageTooLargeError,
+                             NoFaceError, ShapeError)
 from facedit.server.cache import UnknownFaceError
 from facedit.server.config import ServerConfig
 from facedit.server.models import (FACE_ID, AttributeInfo, EditRequest, ErrorBody, FaceInfo,
                                    Health, InterpolateRequest, MirrorRequest, SavedTranslation,
                                    SweepRequest, TranslationInfo, TranslationRequest)
-from facedit.server.service import MEDIA_TYPES, EditService, UploadTooLargeError, encode, \
+from facedit.server.service import MEDIA_TYPES, EditService, encode, \
     frames_bytes
 
 STATIC = Path(__file__).parent / "static"
 MULTIPART_SLACK = 64 * 1024  # multipart headers and boundaries around the file itself
 
-_STATUS = ((UploadTooLargeError, 413), (UnknownFaceError, 404), (ImageError, 422),
+_STATUS = ((ImageTooLargeError, 413), (UnknownFaceError, 404), (ImageError, 422),
            (NoFaceError, 422), (ShapeError, 422), (ConfigError, 422))
 _ERRORS = {413: {"model": ErrorBody, "description": "Upload over the size or pixel limit"},
            404: {"model": ErrorBody, "description": "Unknown face id"},

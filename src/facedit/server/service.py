@@ -5,26 +5,19 @@ and returns arrays, bytes or dicts, and raises `FaceditError`s the app turns int
 """
 from __future__ import annotations
 
-import io
 import tempfile
-import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
-from facedit.errors import ConfigError, ImageError
+from facedit.errors import ConfigError, ImageTooLargeError
 from facedit.server.cache import FaceCache, FaceSession, new_face_id
 from facedit.server.calibration import measure_curve, step_for_target
 from facedit.server.config import ServerConfig
 
 MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "grid": "image/png"}
 EXPORT_SIDE = 512  # GIF / grid frames of the whole photo are fitted into this square
-
-
-class UploadTooLargeError(ImageError):
-    """An upload over the byte or pixel limit (HTTP 413)."""
 
 
 def fit(image: np.ndarray, side: int | None) -> np.ndarray:
@@ -73,25 +66,12 @@ class EditService:
     # -- upload ---------------------------------------------------------------------------------
 
     def check_upload(self, data: bytes) -> None:
-        """Refuse an upload over the byte or pixel limit before decoding it."""
+        """Refuse an upload over the byte limit before decoding it (the pixel limit is
+        `load_image`'s, checked on the header before any decoding)."""
         limit = self.config.max_upload_bytes
         if len(data) > limit:
-            raise UploadTooLargeError(f"upload: {len(data)} bytes is over the limit of {limit} "
-                                      f"bytes; send a smaller file")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                with Image.open(io.BytesIO(data)) as pil:
-                    width, height = pil.size
-        except Image.DecompressionBombError:
-            width = height = None
-        except Exception:  # noqa: BLE001 - not an image: load_image says so with its own words
-            return
-        if width is None or width * height > self.config.max_pixels:
-            size = "" if width is None else f"{width}x{height} is {width * height / 1e6:.1f} MP, "
-            raise UploadTooLargeError(f"upload: {size}over the limit of "
-                                      f"{self.config.max_pixels / 1e6:.1f} megapixels; "
-                                      f"downscale it first")
+            raise ImageTooLargeError(f"upload: {len(data)} bytes is over the limit of {limit} "
+                                     f"bytes; send a smaller file")
 
     def upload(self, data: bytes, name: str = "photo") -> FaceSession:
         """Decode, detect the largest face, align and encode it; cache it under a new id."""
