@@ -35,6 +35,7 @@ from facedit.paths import user_directions
 MORPH_METHODS = ("warp", "latent")
 CALIBRATION_POINTS = 8  # candidates per search round; two rounds per attribute
 AGE_RANGE = (1.0, 100.0)
+RAW_STEP_LIMIT = 4.0  # raw steps may reach this many times an attribute's calibration bound
 
 
 @dataclass
@@ -148,7 +149,7 @@ class Editor:
             if not math.isfinite(v):
                 raise ConfigError(f"{name}: expected a finite number, got {value!r}")
             if raw:
-                limit = 4 * attr.max_step
+                limit = RAW_STEP_LIMIT * attr.max_step
                 if abs(v) > limit:
                     raise ConfigError(f"{name}: raw step {v} is outside [-{limit}, {limit}]")
             elif attr.group == "custom":

@@ -1,7 +1,6 @@
 """The REST API and the browser editor: `facedit serve` (see `facedit.server.app`).
 
-Importing this package loads no model; `create_app(editor)` takes an `Editor` (or loads one for
-`config.model` on the first request that needs it).
+Importing this package loads no model; `create_app(editor)` takes a loaded `Editor`.
 """
 from facedit.server.app import create_app
 from facedit.server.config import ServerConfig

@@ -8,7 +8,6 @@ is not an image, a photo without a face and any invalid value are 422; an unknow
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import Literal
 
@@ -102,25 +101,13 @@ class _TooLong(Exception):
     pass
 
 
-def create_app(editor=None, config: ServerConfig | None = None) -> FastAPI:
-    """The app around `editor` (an `facedit.edit.Editor`); without one, `Editor.load(config.model)`
-    runs on the first request that needs it (never at import)."""
+def create_app(editor, config: ServerConfig | None = None) -> FastAPI:
+    """The app around `editor` (a loaded `facedit.edit.Editor`)."""
     config = config or ServerConfig()
     app = FastAPI(title="facedit", version=__version__, description=(
         "Edit the attributes of a face in a photo and change nothing else. Upload a photo once "
         "(POST /v1/faces) and edit its face by id as often as you like."))
-    holder = {"service": EditService(editor, config) if editor is not None else None}
-    loading = threading.Lock()
-
-    def service() -> EditService:
-        if holder["service"] is None:
-            with loading:
-                if holder["service"] is None:
-                    from facedit.edit import Editor
-                    holder["service"] = EditService(Editor.load(config.model), config)
-        return holder["service"]
-
-    app.state.service = service
+    service = EditService(editor, config)
 
     @app.exception_handler(FaceditError)
     async def facedit_error(request: Request, exc: FaceditError):
@@ -140,15 +127,14 @@ def create_app(editor=None, config: ServerConfig | None = None) -> FastAPI:
     @app.get("/v1/health", response_model=Health, tags=["service"])
     def health() -> dict:
         """Liveness and the face cache's fill."""
-        s = service()
-        return {"status": "ok", "model": config.model, "faces_cached": len(s.cache),
+        return {"status": "ok", "model": config.model, "faces_cached": len(service.cache),
                 "cache_limit": config.cache_faces, "version": __version__}
 
     @app.get("/v1/attributes", response_model=list[AttributeInfo], tags=["service"])
     def attributes() -> list[dict]:
         """Every editable attribute: group, regions, whether it takes a target probability
         (calibrated) and the ranges of both kinds of value."""
-        return service().attributes()
+        return service.attributes()
 
     FaceIdParam = PathParam(pattern=FACE_ID, description="An id from POST /v1/faces")
 
@@ -157,19 +143,18 @@ def create_app(editor=None, config: ServerConfig | None = None) -> FastAPI:
         """Upload a photo: its largest face is detected, aligned and encoded once and kept in a
         bounded cache under the returned id."""
         data = file.file.read(config.max_upload_bytes + 1)
-        s = service()
-        session = s.upload(data, file.filename or "photo")
+        session = service.upload(data, file.filename or "photo")
         return _face_info(session)
 
     @app.get("/v1/faces/{face_id}", response_model=FaceInfo, responses=_ERRORS, tags=["faces"])
     def face_info(face_id: str = FaceIdParam):
         """What POST /v1/faces returned for this id."""
-        return _face_info(service().cache.get(face_id))
+        return _face_info(service.cache.get(face_id))
 
     @app.delete("/v1/faces/{face_id}", status_code=204, responses=_ERRORS, tags=["faces"])
     def forget(face_id: str = FaceIdParam):
         """Drop the photo from the cache."""
-        service().cache.delete(face_id)
+        service.cache.delete(face_id)
         return Response(status_code=204)
 
     @app.get("/v1/faces/{face_id}/original", responses=_image_doc("image/png", "image/jpeg"),
@@ -178,7 +163,7 @@ def create_app(editor=None, config: ServerConfig | None = None) -> FastAPI:
                  format: Literal["png", "jpeg"] = "jpeg",
                  max_side: int | None = Query(None, ge=64, le=8192)):
         """The unedited photo (or aligned face crop) as uploaded."""
-        image = service().original(face_id, view, max_side)
+        image = service.original(face_id, view, max_side)
         return _image_response(encode(image, format), format)
 
     @app.post("/v1/faces/{face_id}/render", responses=_image_doc("image/png", "image/jpeg"),
@@ -187,7 +172,7 @@ def create_app(editor=None, config: ServerConfig | None = None) -> FastAPI:
         """The edited photo (or face crop). Headers (JSON): X-Facedit-Steps, the raw steps used;
         X-Facedit-Expected, each calibrated attribute's predicted reading after the edit (below
         the target when the model cannot reach it)."""
-        image, steps, expected = service().render(face_id, body.strengths, body.raw, body.view,
+        image, steps, expected = service.render(face_id, body.strengths, body.raw, body.view,
                                                   body.max_side)
         return _image_response(encode(image, body.format), body.format, {
             "X-Facedit-Steps": json.dumps({k: round(v, 4) for k, v in steps.items()}),
@@ -197,34 +182,34 @@ def create_app(editor=None, config: ServerConfig | None = None) -> FastAPI:
               tags=["edits"])
     def sweep(body: SweepRequest, face_id: str = FaceIdParam):
         """The edit growing from nothing to the given strengths: a GIF or a grid (PNG)."""
-        frames = service().sweep(face_id, body.strengths, body.raw, body.frames, body.view)
+        frames = service.sweep(face_id, body.strengths, body.raw, body.frames, body.view)
         return _image_response(frames_bytes(frames, body.format, "edit"), body.format)
 
     @app.post("/v1/faces/{face_id}/mirror", responses=_image_doc("image/gif", "image/png"),
               tags=["edits"])
     def mirror(body: MirrorRequest, face_id: str = FaceIdParam):
         """The face morphing into its own left-right mirror image: a GIF or a grid (PNG)."""
-        frames = service().mirror(face_id, body.frames, body.method, body.view)
+        frames = service.mirror(face_id, body.frames, body.method, body.view)
         return _image_response(frames_bytes(frames, body.format, "mirror"), body.format)
 
     @app.post("/v1/interpolate", responses=_image_doc("image/gif", "image/png"), tags=["edits"])
     def interpolate(body: InterpolateRequest):
         """One uploaded face morphing into another: a GIF or a grid (PNG)."""
-        frames = service().interpolate(body.face_from, body.face_to, body.frames, body.method,
+        frames = service.interpolate(body.face_from, body.face_to, body.frames, body.method,
                                        body.view)
         return _image_response(frames_bytes(frames, body.format, "morph"), body.format)
 
     @app.get("/v1/translations", response_model=list[TranslationInfo], tags=["translations"])
     def translations():
         """Every translation of the model: shipped, and the user's (which hide shipped ones)."""
-        return service().translations()
+        return service.translations()
 
     @app.post("/v1/translations", response_model=SavedTranslation, responses=_ERRORS,
               tags=["translations"])
     def save_translation(body: TranslationRequest):
         """Save an edit (edited minus original latent) as a named translation for the batch
         pipeline. The name must follow the naming rules; it never names a file."""
-        return service().save_translation(body.name, body.face_id, body.strengths, body.raw)
+        return service.save_translation(body.name, body.face_id, body.strengths, body.raw)
 
     # -- the page -------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from facedit.edit import AGE_RANGE, RAW_STEP_LIMIT
 from facedit.errors import ConfigError, ImageTooLargeError
 from facedit.server.cache import FaceCache, FaceSession, new_face_id
 from facedit.server.calibration import measure_curve, step_for_target
@@ -118,11 +119,11 @@ class EditService:
         for name in self.editor.directions.names:
             attr = self.editor.attribute(name)
             cal = name in calibrated
-            limit = 4 * attr.max_step
+            limit = RAW_STEP_LIMIT * attr.max_step
             out.append({
                 "name": name, "label": attr.label, "group": attr.group,
                 "regions": list(attr.regions), "calibrated": cal,
-                "range": [1.0, 100.0] if attr.label == "age" else [0.0, 1.0],
+                "range": list(AGE_RANGE) if attr.label == "age" else [0.0, 1.0],
                 "raw_range": [-limit, limit],
                 "unit": "steps" if not cal else "years" if attr.label == "age" else "probability",
             })
