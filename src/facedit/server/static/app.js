@@ -149,10 +149,12 @@ async function renderPreview() {
   state.inFlight = true;
   state.pending = false;
   const started = performance.now();
+  const faceId = state.faceId;
   try {
     const body = {strengths: strengths(), max_side: PREVIEW_SIDE, format: "jpeg"};
-    const response = await api(`/v1/faces/${state.faceId}/render`, body);
+    const response = await api(`/v1/faces/${faceId}/render`, body);
     const blob = await response.blob();
+    if (faceId !== state.faceId) return;  // a new photo came meanwhile: this edit is stale
     if (state.editedUrl) URL.revokeObjectURL(state.editedUrl);
     state.editedUrl = URL.createObjectURL(blob);
     state.showBefore = false;
@@ -200,6 +202,7 @@ async function upload(file) {
   Object.assign(state, {faceId: info.face_id, name: file.name, readings: info.readings,
                         values: {...info.readings}, history: [], future: [], showBefore: false});
   const original = await fetch(`/v1/faces/${info.face_id}/original?max_side=${PREVIEW_SIDE}`);
+  if (!original.ok) { setStatus(await errorText(original), true); return; }
   if (state.originalUrl) URL.revokeObjectURL(state.originalUrl);
   state.originalUrl = URL.createObjectURL(await original.blob());
   state.editedUrl = null;
