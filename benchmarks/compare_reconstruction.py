@@ -21,7 +21,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from skimage.metrics import structural_similarity
 
 
 def sharpness(images: np.ndarray) -> float:
@@ -37,14 +36,13 @@ def reconstruct(backend, images: np.ndarray, batch: int = 50) -> np.ndarray:
 
 
 def measure(backend, images: np.ndarray) -> tuple[dict, np.ndarray]:
+    from facedit.train.export import reconstruction_scores
+
     start = time.perf_counter()
     rec = reconstruct(backend, images)
     seconds = time.perf_counter() - start
-    mse = ((rec.astype(np.float64) - images) ** 2).mean(axis=(1, 2, 3))
-    psnr = 10 * np.log10(255.0 ** 2 / np.maximum(mse, 1e-10))
-    ssim = [structural_similarity(a, b, channel_axis=2, data_range=255)
-            for a, b in zip(rec, images)]
-    return {"psnr_db": round(float(psnr.mean()), 2), "ssim": round(float(np.mean(ssim)), 4),
+    scores = reconstruction_scores(rec, images)  # as the model cards measure them
+    return {"psnr_db": round(scores["psnr_db"], 2), "ssim": round(scores["ssim"], 4),
             "sharpness_vs_photos": round(sharpness(rec) / sharpness(images), 3),
             "ms_per_face": round(1000 * seconds / len(images), 1)}, rec
 

@@ -14,7 +14,7 @@ from facedit.data.dataset import PreparedSet
 from facedit.directions import DirectionSet
 from facedit.models import WEIGHTS
 from facedit.paths import cache_dir
-from facedit.train.directions import learn_shapes
+from facedit.train.directions import CELEBA_SOURCES, learn_shapes
 
 
 def main() -> None:
@@ -22,7 +22,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=cache_dir() / "prepared-128")
     parser.add_argument("--directions", type=Path, default=WEIGHTS / "vae" / "directions")
     args = parser.parse_args()
-    train = PreparedSet.load(args.data, "train").from_sources(("celeba_aligned", "celeba_wild"))
+    train = PreparedSet.load(args.data, "train").from_sources(CELEBA_SOURCES)
     ds = DirectionSet.load(args.directions)
     shapes = learn_shapes(train.mesh, train.attrs, train.images.shape[1])
     ds.shapes = {n: v for n, v in shapes.items() if n in ds}

@@ -48,23 +48,26 @@ def export_classifier(model, cache: Path, run_dir: Path, folder: Path) -> dict:
     return card
 
 
+def reconstruction_scores(reconstructions: np.ndarray, images: np.ndarray) -> dict:
+    """Mean PSNR (dB) and SSIM of (N, S, S, 3) uint8 reconstructions against their images."""
+    from skimage.metrics import structural_similarity
+
+    mse = ((reconstructions.astype(np.float64) - images) ** 2).mean(axis=(1, 2, 3))
+    psnr = 10 * np.log10(255.0 ** 2 / np.maximum(mse, 1e-10))
+    ssim = [structural_similarity(a, b, channel_axis=2, data_range=255)
+            for a, b in zip(reconstructions, images)]
+    return {"psnr_db": float(np.mean(psnr)), "ssim": float(np.mean(ssim)), "images": len(images)}
+
+
 @torch.no_grad()
 def reconstruction_metrics(model, images: np.ndarray, batch: int = 64) -> dict:
     """Mean PSNR (dB) and SSIM of mean-latent reconstructions of (N, S, S, 3) uint8 crops."""
-    from skimage.metrics import structural_similarity
-
     from facedit.train.common import to_tensor, to_uint8
 
-    psnr, ssim = [], []
     model.eval()
-    for i in range(0, len(images), batch):
-        x = to_tensor(images[i:i + batch])
-        out = model.decode(model.encode(x)[0])
-        mse = ((to_uint8(out).astype(np.float64) - images[i:i + batch]) ** 2).mean(axis=(1, 2, 3))
-        psnr += list(10 * np.log10(255.0 ** 2 / np.maximum(mse, 1e-10)))
-        ssim += [structural_similarity(a, b, channel_axis=2, data_range=255)
-                 for a, b in zip(to_uint8(out), images[i:i + batch])]
-    return {"psnr_db": float(np.mean(psnr)), "ssim": float(np.mean(ssim)), "images": len(psnr)}
+    out = [to_uint8(model.decode(model.encode(to_tensor(images[i:i + batch]))[0]))
+           for i in range(0, len(images), batch)]
+    return reconstruction_scores(np.concatenate(out), np.asarray(images))
 
 
 def export_vae(model, cache: Path, run_dir: Path, folder: Path) -> dict:
