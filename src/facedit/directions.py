@@ -157,6 +157,12 @@ class DirectionSet:
             raise ConfigError(f"unknown attribute {name!r}; known: {', '.join(self.names)}")
         return self.vectors[self.names.index(name)]
 
+    def step(self, name: str) -> np.ndarray:
+        """The latent move of raw step 1 along `name`: its unit direction times its `scale`
+        (for mean-difference directions, the class-mean difference itself). (D,) float32"""
+        scale = np.float32(self.meta.get(name, {}).get("scale", 1.0))
+        return scale * self[name]
+
     def add(self, name: str, vector: np.ndarray, **meta) -> None:
         if name in self.names:
             self.vectors[self.names.index(name)] = vector

@@ -170,8 +170,7 @@ class Editor:
         """latent + sum(step * scale * direction). (D,) -> (D,)"""
         z = latent.astype(np.float32).copy()
         for name, step in steps.items():
-            scale = float(self.directions.meta.get(name, {}).get("scale", 1.0))
-            z += np.float32(step * scale) * self.directions[name]
+            z += np.float32(step) * self.directions.step(name)
         return z
 
     def weight(self, face: EncodedFace, names, small: bool = False) -> np.ndarray:

@@ -104,12 +104,6 @@ def _enlarge(editor, whole: np.ndarray) -> list[np.ndarray]:
     return [to_uint8(upsample_residual(w.astype(np.float32), editor.blend_size)) for w in whole]
 
 
-def _vector(editor, name: str) -> np.ndarray:
-    """A direction times its scale: the latent move of raw step 1 (the kit's attr vector). (D,)"""
-    scale = float(editor.directions.meta.get(name, {}).get("scale", 1.0))
-    return (scale * editor.directions[name].astype(np.float64)).astype(np.float32)
-
-
 def _reading(editor, face, crop: np.ndarray, label: str) -> str:
     if editor.judge is None or (label != "age" and label not in editor.judge.attributes):
         return ""
@@ -150,7 +144,7 @@ def attribute_sweep(editor, faces, name: str, preset: str = "deepest", blend: st
             whole.append([face.small.copy() for _ in steps])
         else:
             factors = np.array([s.get(attr.name, 0.0) for s in steps])
-            decoded = manipulate_attr(editor.model, face.latent, _vector(editor, attr.name),
+            decoded = manipulate_attr(editor.model, face.latent, editor.directions.step(attr.name),
                                       factors)
             whole.append(list(decoded))
             seq = _enlarge(editor, decoded)

@@ -140,10 +140,7 @@ def candidates(variation: str, current: int | None) -> list[str]:
 
 def _unit(directions, attribute: str) -> np.ndarray | None:
     """scale * direction of an attribute, or None when the model has no such direction."""
-    if attribute not in directions:
-        return None
-    scale = float(directions.meta.get(attribute, {}).get("scale", 1.0))
-    return np.float32(scale) * np.asarray(directions[attribute], np.float32)
+    return directions.step(attribute) if attribute in directions else None
 
 
 def shipped_translations(directions, config=None) -> dict[str, np.ndarray]:

@@ -125,7 +125,7 @@ def _sweep_baseline(editor, task, face, strengths):
         mirror = editor.mirror_face(face)
         latents = [(1 - t) * face.latent + t * mirror.latent for t in strengths]
     else:
-        v = baseline_vector(editor, task.attribute)
+        v = editor.directions.step(task.attribute)
         latents = [face.latent + np.float32(s) * v for s in strengths]
     return np.stack([_decoded_crop(editor, z) for z in latents])
 
@@ -136,13 +136,6 @@ def _mirror_frames(editor, face, ts, method: str) -> np.ndarray:
 
 
 # -- pieces --------------------------------------------------------------------------------------
-
-def baseline_vector(editor, attribute: str) -> np.ndarray:
-    """The second source's attribute vector: the class-mean difference of the training codes.
-    facedit's direction is its unit vector and `scale` its length (a step of 1 = the gap)."""
-    scale = float(editor.directions.meta.get(attribute, {}).get("scale", 1.0))
-    return (editor.directions[attribute] * scale).astype(np.float32)
-
 
 def _decoded_crop(editor, latent: np.ndarray) -> np.ndarray:
     """The whole face decoded from `latent`, upscaled to the blend crop. (S, S, 3) uint8."""
@@ -234,7 +227,7 @@ def _baseline(calibrate: bool):
             mirror = _mirror(editor, face, shared, clock)
             latent, info = (1 - MIRROR_T) * face.latent + MIRROR_T * mirror.latent, {}
         else:
-            v = baseline_vector(editor, task.attribute)
+            v = editor.directions.step(task.attribute)
             k = calibrated_k(editor, task, face, v) if calibrate else \
                 (BASELINE_K if task.adds else -BASELINE_K)
             latent, info = face.latent + np.float32(k) * v, {"k": k}
