@@ -140,9 +140,9 @@ def test_facedit_baseline_export_format_loads(tmp_path):
 
 
 @pytest.mark.parametrize("change, name, words", [
-    ("drop", "bn3.running_var", "is missing"),
-    ("drop", "e1.weight", "is missing"),
-    ("drop", "d6.bias", "is missing"),
+    ("drop", "bn3.running_var", "missing tensor"),
+    ("drop", "e1.weight", "missing tensor"),
+    ("drop", "d6.bias", "missing tensor"),
     ("add", "e6.weight", "unexpected tensor"),
     ("reshape", "d4.weight", "has shape"),
     ("reshape", "fc2.bias", "has shape"),

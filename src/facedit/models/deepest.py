@@ -88,7 +88,7 @@ def infer_config(state: dict, label: str = "checkpoint") -> DeepestConfig:
 
     for name in _SHAPE_KEYS:
         if name not in state:
-            raise WeightsError(f"{label}: tensor {name!r} is missing; not a Deepest-kit VAE "
+            raise WeightsError(f"{label}: missing tensor {name!r}; not a Deepest-kit VAE "
                                f"state_dict (expected e1..e5, bn1..bn9, fc1, fc2, d1..d6)")
     e1, fc1, d6 = (tuple(state[name].shape) for name in _SHAPE_KEYS)
     if len(e1) != 4 or len(fc1) != 2 or len(d6) != 4:

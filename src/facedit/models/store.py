@@ -56,14 +56,16 @@ def load_model(folder: Path, model_cls, config_cls, device: str = "cpu") -> torc
 
 
 def check_state(model: torch.nn.Module, state: dict, label: str) -> None:
-    """Raise `WeightsError` naming the first missing, unexpected or misshapen tensor."""
+    """Raise `WeightsError` naming the first missing, misshapen or unexpected tensor. `model` may
+    live on the meta device: only its tensors' names and shapes are read."""
     expected = model.state_dict()
     for name, tensor in expected.items():
         if name not in state:
-            raise WeightsError(f"{label}: tensor {name!r} is missing")
+            raise WeightsError(f"{label}: missing tensor {name!r} (expected shape "
+                               f"{list(tensor.shape)})")
         if tuple(state[name].shape) != tuple(tensor.shape):
-            raise WeightsError(f"{label}: tensor {name!r} has shape {tuple(state[name].shape)}, "
-                               f"expected {tuple(tensor.shape)}")
-    for name in state:
-        if name not in expected:
-            raise WeightsError(f"{label}: unexpected tensor {name!r}")
+            raise WeightsError(f"{label}: tensor {name!r} has shape {list(state[name].shape)}, "
+                               f"expected {list(tensor.shape)}")
+    extra = sorted(set(state) - set(expected))
+    if extra:
+        raise WeightsError(f"{label}: unexpected tensor {extra[0]!r} ({len(extra)} in all)")

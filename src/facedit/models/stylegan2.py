@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from facedit.errors import ConfigError, ShapeError, WeightsError
+from facedit.models.store import check_state
 
 ANYCOST_CHANNELS = {4: 4096, 8: 2048, 16: 1024, 32: 512, 64: 256, 128: 128, 256: 64, 512: 32,
                     1024: 16}
@@ -335,11 +336,6 @@ class StyleGAN2Generator(nn.Module):
 
 # -- loading ------------------------------------------------------------------------------------
 
-def expected_shapes(config: StyleGAN2Config) -> dict[str, tuple[int, ...]]:
-    """Every tensor name of the generator's state dict and its shape."""
-    return {k: tuple(v.shape) for k, v in _meta_generator(config).state_dict().items()}
-
-
 def _meta_generator(config: StyleGAN2Config) -> StyleGAN2Generator:
     with torch.device("meta"):
         return StyleGAN2Generator(config)
@@ -361,22 +357,6 @@ def infer_config(state: dict[str, torch.Tensor], where: str = "checkpoint") -> S
         channels.append(int(state[key].shape[1]))
     return StyleGAN2Config(size=2 ** (n_rgbs + 2), style_dim=int(state["style.1.weight"].shape[1]),
                            n_mlp=len(mlp), channels=tuple(channels))
-
-
-def check_state_dict(state: dict, config: StyleGAN2Config, where: str = "checkpoint") -> None:
-    """Raise `WeightsError` naming the first missing, unexpected or misshapen tensor."""
-    expected = expected_shapes(config)
-    for name, shape in expected.items():
-        if name not in state:
-            raise WeightsError(f"{where}: missing tensor {name!r} (expected shape {list(shape)})")
-        got = tuple(state[name].shape)
-        if got != shape:
-            raise WeightsError(f"{where}: tensor {name!r} has shape {list(got)}, expected "
-                               f"{list(shape)}")
-    extra = sorted(set(state) - set(expected))
-    if extra:
-        raise WeightsError(f"{where}: unexpected tensor {extra[0]!r} ({len(extra)} in all) for "
-                           f"a {config.size} px StyleGAN2 generator")
 
 
 def read_checkpoint(path: str | Path) -> dict:
@@ -427,7 +407,7 @@ def load_generator(path: str | Path) -> LoadedGenerator:
     if not isinstance(state, dict):
         raise WeightsError(f"{path}: 'g_ema' is not a state dict")
     config = infer_config(state, str(path))
-    check_state_dict(state, config, str(path))
+    check_state(_meta_generator(config), state, str(path))
     generator = StyleGAN2Generator(config)
     generator.load_state_dict(state)
     generator.eval().requires_grad_(False)

@@ -115,21 +115,13 @@ def load_encoder(path: str | Path) -> ResNetEncoder:
     """Load anycost-gan's encoder checkpoint `{"state_dict": sd}` (or a bare state dict),
     checking every tensor's name and shape."""
     from facedit.models.stylegan2 import read_checkpoint
+    from facedit.models.store import check_state
 
     ckpt = read_checkpoint(path)
     state = ckpt.get("state_dict", ckpt)
     config = infer_encoder_config(state, str(path))
     with torch.device("meta"):
-        expected = {k: tuple(v.shape) for k, v in ResNetEncoder(config).state_dict().items()}
-    for name, shape in expected.items():
-        if name not in state:
-            raise WeightsError(f"{path}: missing tensor {name!r} (expected shape {list(shape)})")
-        if tuple(state[name].shape) != shape:
-            raise WeightsError(f"{path}: tensor {name!r} has shape {list(state[name].shape)}, "
-                               f"expected {list(shape)}")
-    extra = sorted(set(state) - set(expected))
-    if extra:
-        raise WeightsError(f"{path}: unexpected tensor {extra[0]!r} ({len(extra)} in all)")
+        check_state(ResNetEncoder(config), state, str(path))
     encoder = ResNetEncoder(config)
     encoder.load_state_dict(state)
     return encoder.eval().requires_grad_(False)
