@@ -23,6 +23,9 @@ import sys
 import time
 from pathlib import Path
 
+from facedit.eval.report import write_json
+from facedit.io import atomic_output
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # Arguments that give each benchmark its documented configuration (README's commands).
@@ -80,6 +83,15 @@ def headline(results: dict) -> dict:
     return found
 
 
+def _shown(path: Path) -> str:
+    """A path as the committed results show it: relative to the repository when it can be, so
+    no machine's own folders end up in them."""
+    try:
+        return os.path.relpath(Path(path).resolve(), ROOT)
+    except ValueError:  # another drive
+        return str(path)
+
+
 def quality(data: Path, n: int) -> dict:
     """The small held-out evaluation, or why it was skipped."""
     from facedit.eval.harness import EvalConfig, run_evaluation
@@ -93,8 +105,9 @@ def quality(data: Path, n: int) -> dict:
     t0 = time.time()
     report, _ = run_evaluation(data, out, config, grids_dir=out / "grids", show_progress=False)
     return {"status": "ok", "seconds": round(time.time() - t0, 1),
-            "command": f"facedit eval {data} --edits {config.edits} --methods "
-                       f"{','.join(config.methods)} --n {n} -o {out.relative_to(ROOT)}",
+            "command": f"facedit eval {_shown(data)} --edits {config.edits} --methods "
+                       f"{','.join(config.methods)} --n {n} --curve-photos "
+                       f"{config.curve_photos} -o {out.relative_to(ROOT)}",
             "identity_model": report["identity_model"],
             "photos_per_task": {t: c["evaluated"] for t, c in
                                 report["photos"]["per_task"].items()},
@@ -161,8 +174,9 @@ def main(argv=None) -> dict:
     results["quality"] = {"status": "skipped (--no-eval)"} if args.no_eval else \
         quality(data, args.eval_n)
     print(f"quality evaluation: {results['quality']['status']}", flush=True)
-    (HERE / "results.json").write_text(json.dumps(results, indent=1, allow_nan=False) + "\n")
-    (HERE / "SUMMARY.md").write_text(summary_markdown(results))
+    write_json(HERE / "results.json", results)
+    with atomic_output(HERE / "SUMMARY.md") as tmp:
+        tmp.write_text(summary_markdown(results))
     print(f"wrote {HERE / 'results.json'} and {HERE / 'SUMMARY.md'}")
     return results
 
