@@ -96,18 +96,22 @@ def edit_client(base: str, photo: bytes, seconds: float, seed: int, out: dict,
                 start: threading.Barrier) -> None:
     rng = random.Random(seed)
     with httpx.Client(base_url=base, timeout=60) as client:
-        r = client.post("/v1/faces", files={"file": ("astronaut.png", photo, "image/png")})
-        if r.status_code != 200:
-            out["errors"].append(f"upload {r.status_code}")
-            start.wait()
+        try:  # whatever happens here, reach the barrier: the other clients wait on it
+            r = client.post("/v1/faces", files={"file": ("astronaut.png", photo, "image/png")})
+            if r.status_code != 200:
+                out["errors"].append(f"upload {r.status_code}")
+                return
+            face = r.json()["face_id"]
+            for name in ATTRIBUTES:  # first touch: the calibration curve is measured
+                t = time.perf_counter()
+                r = client.post(f"/v1/faces/{face}/render",
+                                json={"strengths": {name: 0.5}, "max_side": 768})
+                out["first_touch_ms"].append((time.perf_counter() - t) * 1000)
+        except httpx.HTTPError as exc:
+            out["errors"].append(f"setup: {exc!r}"[:200])
             return
-        face = r.json()["face_id"]
-        for name in ATTRIBUTES:  # first touch: the calibration curve is measured
-            t = time.perf_counter()
-            r = client.post(f"/v1/faces/{face}/render",
-                            json={"strengths": {name: 0.5}, "max_side": 768})
-            out["first_touch_ms"].append((time.perf_counter() - t) * 1000)
-        start.wait()
+        finally:
+            start.wait()
         end = time.time() + seconds
         while time.time() < end:
             body = {"strengths": {"smiling": round(rng.uniform(0.05, 0.99), 2),
