@@ -232,6 +232,16 @@ def test_kit_pickles_import_as_a_labelled_prepared_set(tmp_path):
         import_pickles([tmp_path / "hq_train.pkl"], tmp_path / "own")
 
 
+@pytest.mark.parametrize("option", [["--size", "256"], ["--limit", "3"]])
+def test_options_that_do_not_apply_to_the_pickles_are_refused(tmp_path, option):
+    _write_hq(tmp_path / "hq_train.pkl", 2, 0)
+    result = CliRunner().invoke(main, ["data", "prepare", "--from-pickle",
+                                       str(tmp_path / "hq_train.pkl"), "--cache",
+                                       str(tmp_path / "set"), *option])
+    assert result.exit_code == 2 and "do not apply" in result.output
+    assert not (tmp_path / "set").exists()
+
+
 @pytest.mark.parametrize("payload, message", [
     ({"img": [np.zeros((64, 64, 3), np.uint8)], "attr": [[1] * 40]}, "128, 128, 3"),
     ({"img": [np.zeros((128, 128, 3), np.float32)], "attr": [[1] * 40]}, "uint8"),

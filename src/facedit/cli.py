@@ -120,6 +120,9 @@ def data_prepare_cmd(data_root: Path, cache: Path | None, size: int, workers: in
     if pickles:
         from facedit.data.pickles import import_pickles
 
+        if size != 128 or limit is not None:
+            raise click.UsageError("--from-pickle imports the kit's 128 px crops as they are; "
+                                   "--size and --limit do not apply")
         cache = cache or _default_cache() / "prepared-kit-128"
         click.echo(json.dumps(import_pickles(list(pickles), cache), indent=1))
         click.echo(f"prepared set: {cache}", err=True)
