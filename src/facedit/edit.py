@@ -389,7 +389,13 @@ class Editor:
     # -- morphs ---------------------------------------------------------------------------------
 
     def mirror_face(self, face: EncodedFace) -> EncodedFace:
-        """The face's left-right mirror image, encoded (its crop is the flipped crop)."""
+        """The face's left-right mirror image, encoded (its crop is the flipped crop); made once
+        per face (a detection and an encode)."""
+        if "mirror" not in face._cache:
+            face._cache["mirror"] = self._mirrored(face)
+        return face._cache["mirror"]
+
+    def _mirrored(self, face: EncodedFace) -> EncodedFace:
         from facedit.align import AlignedFace
 
         size = face.aligned.size

@@ -27,7 +27,6 @@ class FaceSession:
     photo: (H, W, 3) uint8 RGB, read-only. face: the `EncodedFace`. readings: the judge's
     reading of each calibrated attribute on the unedited face (probability; age in years).
     curves: calibration curves per attribute (see `facedit.server.calibration`), filled on use.
-    mirror: the encoded mirror image of the face, made on first use.
     """
 
     id: str
@@ -36,7 +35,6 @@ class FaceSession:
     readings: dict[str, float]
     name: str = "photo"
     curves: dict = field(default_factory=dict)
-    mirror: object = None
 
     @property
     def nbytes(self) -> int:

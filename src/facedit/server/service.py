@@ -190,9 +190,8 @@ class EditService:
         """Frames of the face morphing into its own mirror image."""
         self._check_frames(frames)
         session = self.cache.get(face_id)
-        if session.mirror is None:
-            session.mirror = self.editor.mirror_face(session.face)
-        return self._frames(session, [self.editor.morph(session.face, session.mirror, frames,
+        mirror = self.editor.mirror_face(session.face)
+        return self._frames(session, [self.editor.morph(session.face, mirror, frames,
                                                         method)], view)
 
     def interpolate(self, face_from: str, face_to: str, frames: int, method: str,
