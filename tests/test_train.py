@@ -68,6 +68,42 @@ def test_vae_training_lowers_loss_and_resumes(tiny_set, tmp_path):
     assert torch.load(run / "state.pt", weights_only=True)["step"] == 48  # resumed, not restarted
 
 
+def test_judge_loss_is_zero_on_a_perfect_reconstruction_and_trains_only_the_vae():
+    from facedit.models.classifier import AttributeClassifier
+    from facedit.train.vae import JudgeLoss
+
+    torch.manual_seed(0)
+    classifier = AttributeClassifier(TINY_CLF)
+    judge = JudgeLoss(classifier, feature_weight=1.0, attribute_weight=1.0)
+    target = torch.rand(4, 3, 32, 32)
+    same = judge(target.clone(), target)
+    assert same["features"].item() == pytest.approx(0.0, abs=1e-6)
+    assert same["attributes"].item() == pytest.approx(0.0, abs=1e-5)
+    recon = (target + 0.3 * torch.randn_like(target)).clamp(0, 1).requires_grad_(True)
+    terms = judge(recon, target)
+    assert terms["features"].item() > 0 and terms["attributes"].item() > 0
+    (terms["features"] + terms["attributes"]).backward()
+    assert recon.grad is not None and recon.grad.abs().sum() > 0
+    assert all(p.grad is None for p in classifier.parameters())  # the judge stays frozen
+
+
+def test_vae_fine_tunes_with_the_judge_terms_and_records_them(tiny_set, tmp_path):
+    from facedit.models.classifier import AttributeClassifier
+    from facedit.train.vae import JudgeLoss, train_vae
+
+    start = FaceVAE(TINY_VAE)
+    before = {k: v.clone() for k, v in start.state_dict().items()}
+    judge = JudgeLoss(AttributeClassifier(TINY_CLF), feature_weight=0.1, attribute_weight=1.0)
+    run = tmp_path / "vae_judge"
+    train_vae(tiny_set, run, minutes=10, batch=16, max_steps=6, log_every=2, config=TINY_VAE,
+              model=start, judge=judge, init="test start")
+    assert set(_losses(run, "attributes")) and set(_losses(run, "features"))
+    options = json.loads((run / "options.json").read_text())
+    assert options["attribute_weight"] == 1.0 and options["init"] == "test start"
+    after = start.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # the given model trained
+
+
 def test_classifier_training_learns_the_attribute(tiny_set, tmp_path):
     from facedit.data.dataset import PreparedSet
     from facedit.train.classifier import evaluate, train_classifier

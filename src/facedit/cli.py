@@ -179,14 +179,39 @@ def train_classifier_cmd(cache, run_dir, minutes, threads, export, input_size, v
 @_train_options
 @click.option("--kl-weight", type=float, default=0.05, show_default=True)
 @click.option("--grad-weight", type=float, default=0.5, show_default=True)
-def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_weight) -> None:
+@click.option("--feature-weight", type=float, default=0.0, show_default=True,
+              help="Weight of the perceptual term: the attribute classifier's feature maps.")
+@click.option("--attribute-weight", type=float, default=0.0, show_default=True,
+              help="Weight of the attribute term: the classifier's verdicts on the "
+                   "reconstruction must match those on the input.")
+@click.option("--judge", "judge_folder", type=click.Path(path_type=Path), default=None,
+              help="Classifier folder for those terms [default: the shipped classifier].")
+@click.option("--init", default=None,
+              help="Fine-tune a trained model instead of starting from scratch: 'builtin' (the "
+                   "shipped VAE) or a model folder.")
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_weight,
+                    feature_weight, attribute_weight, judge_folder, init, lr) -> None:
     """Train the face VAE (encoder/decoder at 128x128)."""
+    from facedit.models import WEIGHTS, builtin
+    from facedit.models.classifier import AttributeClassifier, ClassifierConfig
+    from facedit.models.store import load_model
+    from facedit.models.vae import FaceVAE, VAEConfig
     from facedit.train.export import export_vae
-    from facedit.train.vae import train_vae
+    from facedit.train.vae import JudgeLoss, train_vae
 
     cache = cache or _default_cache() / "prepared-128"
+    judge = None
+    if feature_weight or attribute_weight:
+        classifier = load_model(judge_folder, AttributeClassifier, ClassifierConfig) \
+            if judge_folder else builtin("classifier")
+        judge = JudgeLoss(classifier, feature_weight, attribute_weight)
+    model = None
+    if init:
+        model = load_model(WEIGHTS / "vae" if init == "builtin" else Path(init), FaceVAE,
+                           VAEConfig)
     model = train_vae(cache, run_dir, minutes=minutes, threads=threads, kl_weight=kl_weight,
-                      grad_weight=grad_weight)
+                      grad_weight=grad_weight, lr=lr, judge=judge, model=model, init=init)
     if export:
         card = export_vae(model, cache, run_dir, export)
         click.echo(json.dumps(card["metrics"], indent=1))

@@ -3,8 +3,12 @@
 Loss per image: L1 of pixels + `grad_weight` x L1 of image gradients (rewards sharp edges, which
 plain pixel losses blur away) + `kl_weight` x KL divergence (weak: enough for a smooth latent in
 which attributes are linear, not so much that faces blur), all summed per image and divided by the
-number of pixel values. A grid of validation reconstructions and random samples is written each
-epoch.
+number of pixel values. Optionally, a frozen attribute classifier adds two terms (`JudgeLoss`):
+`feature_weight` x the L1 distance of its feature maps (a perceptual loss: details the classifier
+needs, which pixel losses average away) and `attribute_weight` x the KL divergence of its attribute
+verdicts (a reconstruction must keep the smile, the glasses, the sex and the age the classifier
+saw, so the latent has to carry them). A grid of validation reconstructions and random samples is
+written each epoch.
 """
 from __future__ import annotations
 
@@ -40,14 +44,52 @@ def kit_loss(recon, target, mu, logvar, **_) -> dict:
             "kl": kl.mean()}
 
 
-def vae_loss(recon, target, mu, logvar, kl_weight: float, grad_weight: float) -> dict:
+def vae_loss(recon, target, mu, logvar, kl_weight: float, grad_weight: float,
+             judge: "JudgeLoss | None" = None) -> dict:
     values = target[0].numel()
     l1 = (recon - target).abs().flatten(1).sum(1)
     (rx, ry), (tx, ty) = image_gradients(recon), image_gradients(target)
     grad = (rx - tx).abs().flatten(1).sum(1) + (ry - ty).abs().flatten(1).sum(1)
     kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
     total = (l1 + grad_weight * grad + kl_weight * kl).mean() / values
-    return {"loss": total, "l1": l1.mean() / values, "grad": grad.mean() / values, "kl": kl.mean()}
+    out = {"l1": l1.mean() / values, "grad": grad.mean() / values, "kl": kl.mean()}
+    if judge is not None:
+        terms = judge(recon, target)
+        total = total + judge.feature_weight * terms["features"] + \
+            judge.attribute_weight * terms["attributes"]
+        out.update(terms)
+    return {"loss": total, **out}
+
+
+class JudgeLoss:
+    """Perceptual and attribute-consistency terms from a frozen attribute classifier.
+
+    features: mean L1 distance between the classifier's feature maps of the reconstruction and of
+    the target, summed over its stages. attributes: mean KL divergence from the classifier's
+    verdicts on the target (40 Bernoulli probabilities) to its verdicts on the reconstruction;
+    0 when the reconstruction reads exactly as the target does.
+    """
+
+    def __init__(self, classifier: torch.nn.Module, feature_weight: float,
+                 attribute_weight: float):
+        self.classifier = classifier.eval()
+        for p in self.classifier.parameters():
+            p.requires_grad_(False)
+        self.feature_weight, self.attribute_weight = feature_weight, attribute_weight
+
+    def _logits(self, features: list[torch.Tensor]) -> torch.Tensor:
+        return self.classifier.head(features[-1].mean(dim=(2, 3)))[:, :-1]  # no age column
+
+    def __call__(self, recon: torch.Tensor, target: torch.Tensor) -> dict:
+        with torch.no_grad():
+            f_target = self.classifier.features(target)
+            p_target = torch.sigmoid(self._logits(f_target))
+        f_recon = self.classifier.features(recon)
+        features = sum((a - b).abs().mean() for a, b in zip(f_recon, f_target))
+        logits = self._logits(f_recon)
+        bce = torch.nn.functional.binary_cross_entropy_with_logits
+        entropy = bce(torch.logit(p_target.clamp(1e-6, 1 - 1e-6)), p_target)
+        return {"features": features, "attributes": bce(logits, p_target) - entropy}
 
 
 def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32,
@@ -55,15 +97,21 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
               threads: int = 1, seed: int = 0, max_steps: int | None = None,
               log_every: int = 20, config: VAEConfig = VAEConfig(),
               sources: tuple[str, ...] = CELEBA_SOURCES, model: torch.nn.Module | None = None,
-              loss: str = "facedit") -> torch.nn.Module:
+              loss: str = "facedit", judge: JudgeLoss | None = None,
+              init: str | None = None) -> torch.nn.Module:
     """Train a VAE (facedit's by default; any module with encode/decode/forward, e.g. the
-    second source's `DeepestVAE` with `loss="kit"`) within a time budget, resumably."""
+    second source's `DeepestVAE` with `loss="kit"`) within a time budget, resumably.
+    `judge` adds the classifier's terms to facedit's loss; `init` names where the starting
+    weights came from when `model` is a trained model to fine-tune (recorded in the options)."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     run = Run(run_dir, dict(kind="vae", cache=str(cache), minutes=minutes, batch=batch, lr=lr,
                             kl_weight=kl_weight, grad_weight=grad_weight, threads=threads,
                             seed=seed, config=(model.config if model is not None else
-                                               config).to_dict(), sources=sources, loss=loss))
+                                               config).to_dict(), sources=sources, loss=loss,
+                            feature_weight=judge.feature_weight if judge else 0.0,
+                            attribute_weight=judge.attribute_weight if judge else 0.0,
+                            init=init))
     loss_fn = {"facedit": vae_loss, "kit": kit_loss}[loss]
     train = PreparedSet.load(cache, "train", in_memory=True).from_sources(sources)
     val = PreparedSet.load(cache, "val", in_memory=True).from_sources(sources)
@@ -91,7 +139,8 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
                     g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
             x = to_tensor(train.images[idx], flip=rng.random(len(idx)) < 0.5)
             recon, mu, logvar = model(x)
-            losses = loss_fn(recon, x, mu, logvar, kl_weight=kl_weight, grad_weight=grad_weight)
+            losses = loss_fn(recon, x, mu, logvar, kl_weight=kl_weight, grad_weight=grad_weight,
+                             **({"judge": judge} if judge is not None else {}))
             opt.zero_grad(set_to_none=True)
             losses["loss"].backward()
             opt.step()
