@@ -27,6 +27,7 @@ from facedit.align import AlignedFace, detect_and_align, paste_back
 from facedit.attributes import ATTRIBUTES, Attribute, resolve
 from facedit.blend import (apply_residual, crossfade, region_weight, remove_object,
                            upsample_residual)
+from facedit.calibrate import SAME, walk
 from facedit.directions import DirectionSet
 from facedit.errors import ConfigError, check_image_array
 from facedit.morph import displacement_field, morph_frame, warp_by_field
@@ -221,24 +222,20 @@ class Editor:
                    fixed: dict[str, float], names) -> float:
         label = attr.label
         current = float(self.judge.value(self.small_renders(face, [fixed], names), label)[0])
-        if abs(current - target) < 1e-3:
+        if abs(current - target) < SAME:
             return 0.0
         sign = 1.0 if target > current else -1.0
         lo, hi, v_lo = 0.0, sign * attr.max_step, current
-        for _ in range(2):  # coarse search, then a finer one inside the bracket
-            candidates = np.linspace(lo, hi, CALIBRATION_POINTS + 1)[1:]
-            trials = [{**fixed, attr.name: float(c)} for c in candidates]
-            values = self.judge.value(self.small_renders(face, trials, names), label)
-            crossed = np.flatnonzero((values - target) * sign >= 0)
-            if len(crossed) == 0:
-                return float(candidates[-1])  # out of reach: the strongest allowed step
-            k = int(crossed[0])
-            prev_c = lo if k == 0 else float(candidates[k - 1])
-            prev_v = v_lo if k == 0 else float(values[k - 1])
-            lo, hi, v_lo, v_hi = prev_c, float(candidates[k]), prev_v, float(values[k])
-        # Linear interpolation inside the final bracket.
-        frac = 0.0 if v_hi == v_lo else np.clip((target - v_lo) / (v_hi - v_lo), 0.0, 1.0)
-        return float(lo + frac * (hi - lo))
+        step = 0.0
+        for _ in range(2):  # a coarse walk, then a finer one inside the bracket it found
+            path = np.linspace(lo, hi, CALIBRATION_POINTS + 1)
+            trials = [{**fixed, attr.name: float(c)} for c in path[1:]]
+            values = np.r_[v_lo, self.judge.value(self.small_renders(face, trials, names), label)]
+            step, k = walk(path, values, target)
+            if k is None or k == 0:
+                return step  # out of reach (the strongest allowed step), or already on target
+            lo, hi, v_lo = float(path[k - 1]), float(path[k]), float(values[k - 1])
+        return step
 
     def small_renders(self, face: EncodedFace, step_sets, names) -> np.ndarray:
         """Model-size blended crops (B, s, s, 3) float32 for several step sets, in one decode:

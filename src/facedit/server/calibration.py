@@ -4,8 +4,9 @@
 right for one edit, too slow for a slider that asks for a new target every few milliseconds. The
 server measures the judge's reading along an attribute's direction once per face (`CURVE_POINTS`
 steps from -max to +max in one decode) and reads the step of any later target off that curve,
-with the same rule as `Editor.solve_steps`: the first crossing of the target walking from step 0
-towards it, linearly interpolated, or the strongest step when the target is out of reach.
+with the same rule as `Editor.solve_steps` (`facedit.calibrate.walk`): the first crossing of the
+target walking from step 0 towards it, linearly interpolated, or the strongest step when the
+target is out of reach.
 
 Each attribute's curve is measured with the other attributes at zero, so while several sliders
 are moved each is calibrated on its own (the Editor's second pass over interactions is skipped).
@@ -13,6 +14,8 @@ are moved each is calibrated on its own (the Editor's second pass over interacti
 from __future__ import annotations
 
 import numpy as np
+
+from facedit.calibrate import SAME, walk
 
 CURVE_POINTS = 17  # odd: step 0 is on the curve; 8 steps each way
 
@@ -36,19 +39,10 @@ def step_for_target(steps: np.ndarray, values: np.ndarray, target: float) -> flo
         raise ValueError(f"steps and values: expected equal (N,) shapes, got {steps.shape} and "
                          f"{values.shape}")
     zero = int(np.argmin(np.abs(steps)))
-    current = values[zero]
-    if abs(current - target) < 1e-3:
+    if abs(values[zero] - target) < SAME:
         return 0.0
-    sign = 1.0 if target > current else -1.0
-    order = range(zero + 1, len(steps)) if sign > 0 else range(zero - 1, -1, -1)
-    prev = zero
-    for i in order:
-        if (values[i] - target) * sign >= 0:
-            v0, v1 = values[prev], values[i]
-            frac = 0.0 if v1 == v0 else float(np.clip((target - v0) / (v1 - v0), 0.0, 1.0))
-            return float(steps[prev] + frac * (steps[i] - steps[prev]))
-        prev = i
-    return float(steps[prev])
+    towards = slice(zero, None) if target > values[zero] else slice(zero, None, -1)
+    return walk(steps[towards], values[towards], target)[0]
 
 
 def measure_curve(editor, face, name: str, points: int = CURVE_POINTS) -> tuple[np.ndarray,
