@@ -90,6 +90,20 @@ def test_openapi_schema_lists_every_endpoint(client):
         assert path in paths, path
 
 
+def test_api_docs_are_served_without_a_cdn(client):
+    """/docs and /redoc load their scripts from the server itself (facedit runs offline)."""
+    import re
+
+    for url in ("/docs", "/redoc"):
+        page = client.get(url)
+        assert page.status_code == 200
+        scripts = re.findall(r'<script src="([^"]+)"', page.text)
+        assert scripts and all(src.startswith("/") for src in scripts), scripts
+        for src in scripts:
+            asset = client.get(src)
+            assert asset.status_code == 200 and len(asset.content) > 100_000, src
+
+
 def test_page_and_static_files(client):
     page = client.get("/")
     assert page.status_code == 200 and "facedit" in page.text and "/static/app.js" in page.text

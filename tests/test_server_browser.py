@@ -223,3 +223,16 @@ def test_edit_the_astronaut_in_the_browser(page, astronaut, tmp_path, store_dir)
     page.wait_for_function(f"document.body.dataset.faceId !== '{old_id}'", timeout=30000)
     page.wait_for_function("document.getElementById('status').textContent.startsWith('dropped')")
     assert page.locator("#undo").is_disabled() and page.locator("#reset").is_disabled()
+
+
+def test_api_docs_render_offline(server):
+    """Swagger UI (served by facedit, no network) renders the OpenAPI 3.1 schema's operations."""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        pg = browser.new_page()
+        pg.goto(f"{server}/docs")
+        pg.wait_for_selector(".opblock-summary-path", timeout=20000)
+        paths = pg.locator(".opblock-summary-path").all_inner_texts()
+        assert any("/v1/faces/{face_id}/render" in t for t in paths), paths
+        _shot(pg, "api_docs.png")
+        browser.close()

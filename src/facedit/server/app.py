@@ -15,6 +15,7 @@ from fastapi import FastAPI, File, Path as PathParam, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from facedit import __version__
 from facedit.errors import (ConfigError, FaceditError, ImageError, ImageTooLargeError,
@@ -104,7 +105,9 @@ class _TooLong(Exception):
 def create_app(editor, config: ServerConfig | None = None) -> FastAPI:
     """The app around `editor` (a loaded `facedit.edit.Editor`)."""
     config = config or ServerConfig()
-    app = FastAPI(title="facedit", version=__version__, description=(
+    # FastAPIOffline: FastAPI whose /docs and /redoc load Swagger UI / ReDoc from files in the
+    # package, not from a CDN (facedit runs offline).
+    app = FastAPIOffline(title="facedit", version=__version__, description=(
         "Edit the attributes of a face in a photo and change nothing else. Upload a photo once "
         "(POST /v1/faces) and edit its face by id as often as you like."))
     service = EditService(editor, config)
