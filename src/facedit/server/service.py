@@ -5,8 +5,6 @@ and returns arrays, bytes or dicts, and raises `FaceditError`s the app turns int
 """
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -40,14 +38,13 @@ def encode(image: np.ndarray, fmt: str) -> bytes:
 
 def frames_bytes(frames: list[np.ndarray], fmt: str, tag: str) -> bytes:
     """A looping GIF or a labelled one-row grid (PNG) of RGB frames."""
-    from facedit.animate import save_gif
+    from facedit.animate import gif_bytes
     from facedit.draw import grid
 
     if fmt == "grid":
         labels = [f"{tag} {i / (len(frames) - 1):.2f}" for i in range(len(frames))]
         return encode(grid(frames, len(frames), labels=labels, cell=256), "png")
-    with tempfile.TemporaryDirectory() as tmp:  # save_gif writes files atomically
-        return save_gif(Path(tmp) / "out.gif", frames).read_bytes()
+    return gif_bytes(frames)
 
 
 class EditService:
