@@ -20,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from facedit.data.prepare import MESH_POINTS
+from facedit.data.prepare import MESH_POINTS, write_set
 from facedit.data.sources import SPLITS
 from facedit.errors import ConfigError, ShapeError
-from facedit.io import atomic_output
 
 SOURCE = "celeba_hq_kit"
 SIZE = 128
@@ -100,17 +99,6 @@ def import_pickles(files: list[Path], cache: Path) -> dict:
     n = sum(len(images) for images, _ in parts)
     cache.mkdir(parents=True, exist_ok=True)
     summary_file.unlink(missing_ok=True)  # the set is incomplete until the new summary is written
-    with atomic_output(cache / "images.npy") as tmp:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
-                                        shape=(n, SIZE, SIZE, 3))
-        at = 0
-        for images, _ in parts:
-            out[at:at + len(images)] = images
-            at += len(images)
-        out.flush()
-        del out
-    with atomic_output(cache / "mesh.npy") as tmp:
-        np.save(tmp, np.zeros((n, MESH_POINTS, 2), np.float16))
     names = [f"{f.stem}/{i:06d}" for f, (images, _) in zip(files, parts)
              for i in range(len(images))]
     labels = {
@@ -123,9 +111,6 @@ def import_pickles(files: list[Path], cache: Path) -> dict:
         "source": np.array([SOURCE] * n),
         "name": np.array(names),
     }
-    with atomic_output(cache / "labels.npz") as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **labels)
     by_split = {s: int(sum(len(im) for (im, _), t in zip(parts, splits) if t == s))
                 for s in SPLITS}
     summary = {"size": SIZE, "records": n, "kept": n, "dropped_faceless_or_unreadable": 0,
@@ -135,6 +120,5 @@ def import_pickles(files: list[Path], cache: Path) -> dict:
                                  for f, s, (im, _) in zip(files, splits, parts)],
                "alignment": "the kit's own (dlib 68 landmarks, eyes level), not facedit.align",
                "mesh": "none in the pickles: mesh.npy holds zeros"}
-    with atomic_output(summary_file) as tmp:
-        tmp.write_text(json.dumps(summary, indent=1))
-    return summary
+    return write_set(cache, (images for images, _ in parts), n, SIZE,
+                     np.zeros((n, MESH_POINTS, 2), np.float16), labels, summary)

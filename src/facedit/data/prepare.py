@@ -82,28 +82,47 @@ def _run_chunk(job) -> int:
     return len(records)
 
 
-def _join(records: list[Record], jobs, cache: Path, size: int) -> dict:
-    oks = [np.load(job[3])["ok"] for job in jobs]
-    keep = np.concatenate(oks) if oks else np.zeros(0, bool)
-    n = int(keep.sum())
+def write_set(cache: Path, chunks, n: int, size: int, mesh: np.ndarray, labels: dict,
+              summary: dict) -> dict:
+    """Write a prepared set: images.npy (the (N, size, size, 3) uint8 `chunks` in order, streamed
+    into a memory map), mesh.npy, labels.npz, and summary.json last - a set is loadable only once
+    its summary exists, so an interrupted write is never mistaken for a set. Returns `summary`."""
     with atomic_output(cache / "images.npy") as tmp:
         images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
-        mesh = np.zeros((n, MESH_POINTS, 2), np.float16)
         at = 0
-        for job, ok in zip(jobs, oks):
-            with np.load(job[3]) as chunk:
-                m = int(ok.sum())
-                images[at:at + m] = chunk["images"][ok]
-                mesh[at:at + m] = chunk["mesh"][ok]
-                at += m
+        for chunk in chunks:
+            images[at:at + len(chunk)] = chunk
+            at += len(chunk)
         images.flush()
         del images
     with atomic_output(cache / "mesh.npy") as tmp:
         np.save(tmp, mesh)
-    kept = [r for r, k in zip(records, keep) if k]
     with atomic_output(cache / "labels.npz") as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **label_arrays(kept))
+            np.savez(fh, **labels)
+    with atomic_output(cache / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def _join(records: list[Record], jobs, cache: Path, size: int) -> dict:
+    oks = [np.load(job[3])["ok"] for job in jobs]
+    keep = np.concatenate(oks) if oks else np.zeros(0, bool)
+    n = int(keep.sum())
+    mesh = np.zeros((n, MESH_POINTS, 2), np.float16)
+    at = 0
+    for job, ok in zip(jobs, oks):
+        with np.load(job[3]) as chunk:
+            m = int(ok.sum())
+            mesh[at:at + m] = chunk["mesh"][ok]
+            at += m
+
+    def chunks():
+        for job, ok in zip(jobs, oks):
+            with np.load(job[3]) as chunk:
+                yield chunk["images"][ok]
+
+    kept = [r for r, k in zip(records, keep) if k]
     summary = {"size": size, "records": len(records), "kept": n,
                "dropped_faceless_or_unreadable": len(records) - n, "by_source": {}}
     for source in sorted({r.source for r in records}):
@@ -112,6 +131,4 @@ def _join(records: list[Record], jobs, cache: Path, size: int) -> dict:
         summary["by_source"][source] = {
             "records": total, "kept": len(mine),
             **{split: sum(r.split == split for r in mine) for split in SPLITS}}
-    with atomic_output(cache / "summary.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=1))
-    return summary
+    return write_set(cache, chunks(), n, size, mesh, label_arrays(kept), summary)
