@@ -5,13 +5,15 @@
         --methods facedit,noblend,baseline -o benchmarks/eval --grids outputs/eval_grids
 
     python benchmarks/eval_edits.py [--data ../shared/data] [--n 300] [--threads 1]
-        [--out benchmarks/eval] [--grids outputs/eval_grids]
+        [--out benchmarks/eval] [--grids outputs/eval_grids] [--probe-data cache/prepared-128]
 
 Photos: CelebA wild photos of the test split (split by person, people unseen in training),
 chosen by their CelebA labels: smile added to non-smiling faces, eyeglasses added to faces without
 and removed from faces with them (all 73 such test faces), and each face morphed halfway into its
 mirror image. The report (json, html, plots) goes to --out, committed; the best / worst grids and
-the per-photo rows show or name dataset faces and go to --grids, which is git-ignored.
+the per-photo rows show or name dataset faces and go to --grids, which is git-ignored. With a
+prepared set (--probe-data, by default cache/prepared-128 when it exists) an independent probe,
+which the editor never sees, judges success too (`facedit.eval.probe`).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from facedit.eval.report import markdown_table
 
 EDITS = "smile+,eyeglasses,mirror"
 METHODS = "facedit,noblend,baseline"
+PROBE_DATA = Path("cache/prepared-128")
 
 
 def parse_args(argv):
@@ -37,6 +40,10 @@ def parse_args(argv):
     p.add_argument("--curve-photos", type=int, default=16)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--probe-data", type=Path,
+                   default=PROBE_DATA if PROBE_DATA.is_dir() else None,
+                   help="prepared set for the independent probe judge [default: "
+                        f"{PROBE_DATA} if it exists, else none]")
     return p.parse_args(argv)
 
 
@@ -49,7 +56,8 @@ def main(argv: list[str] | None = None) -> dict:
     cv2.setNumThreads(args.threads)
     config = EvalConfig(edits=args.edits, methods=tuple(args.methods.split(",")),
                         model=args.model, n=args.n, seed=args.seed,
-                        curve_photos=args.curve_photos)
+                        curve_photos=args.curve_photos,
+                        probe_data=str(args.probe_data) if args.probe_data else None)
     report, written = run_evaluation(args.data, args.out, config, grids_dir=args.grids)
     print(markdown_table(report))
     print(f"wrote {written['json']}, {written['html']}; grids in {args.grids}")

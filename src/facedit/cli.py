@@ -882,8 +882,12 @@ def pipeline_zip_cmd(out, archive, size, force) -> None:
 @click.option("--threads", type=click.IntRange(1, 256), default=None,
               help="CPU threads for the models [default: torch's].")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--probe-data", type=click.Path(path_type=Path), default=None,
+              help="A prepared set (`facedit data prepare`, e.g. cache/prepared-128) to train an "
+                   "independent probe judge on, which the editor never sees [default: none, "
+                   "no probe].")
 def eval_cmd(data, labels, edits, methods, model, out, grids, n, split, curve_photos, identity,
-             threads, seed) -> None:
+             threads, seed, probe_data) -> None:
     """Evaluate edits on a folder of photos: success, preservation, identity, locality,
     realism and speed of each method, side by side; writes OUT/report.json and report.html."""
     from facedit.eval.harness import EvalConfig, run_evaluation
@@ -895,7 +899,7 @@ def eval_cmd(data, labels, edits, methods, model, out, grids, n, split, curve_ph
     config = EvalConfig(edits=edits, methods=tuple(m.strip() for m in methods.split(",")
                                                    if m.strip()),
                         model=model, n=n, split=split, seed=seed, curve_photos=curve_photos,
-                        identity=identity)
+                        identity=identity, probe_data=str(probe_data) if probe_data else None)
     report, written = run_evaluation(data, out, config, labels=labels, grids_dir=grids)
     click.echo(markdown_table(report))
     skipped = report["photos"]["skipped"]

@@ -61,6 +61,15 @@ class Face:
     score: float
     mesh: np.ndarray
 
+    @classmethod
+    def from_points(cls, xy: np.ndarray) -> "Face":
+        """A face from stored (478, 2) landmarks (a prepared set's mesh, in crop pixels): depth 0,
+        the landmarks' bounding box, score 1."""
+        xy = np.asarray(xy, np.float32)
+        mesh = np.concatenate([xy, np.zeros((len(xy), 1), np.float32)], axis=1)
+        return cls(box=np.array([*xy.min(axis=0), *xy.max(axis=0)], np.float32), score=1.0,
+                   mesh=mesh)
+
     @property
     def points5(self) -> np.ndarray:
         """(5, 2) float32: eye centres (image-left first), nose tip, mouth corners (image-left first)."""

@@ -5,6 +5,8 @@
 * `facedit.eval.identity` - face-recognition embeddings (optional extra `facedit[eval]`);
 * `facedit.eval.tasks` - what is edited on which photos (`--edits`, labels);
 * `facedit.eval.methods` - the compared editing methods, registered by name;
+* `facedit.eval.probe` - an independent judge the editor never sees (logistic regression on a
+  region's features), read beside the classifier;
 * `facedit.eval.harness` - the run: every method on every photo, measured and summarised;
 * `facedit.eval.report` - report.json, report.html, plots and grids (`facedit eval`).
 """

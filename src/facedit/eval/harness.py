@@ -8,6 +8,9 @@ and measured:
 * success - the judge reads the target on the re-aligned output (mirror: the face's asymmetry at
   most halved); the judge is facedit's classifier, which the editor calibrates against, so the
   figure flatters: read it with realism and the grids (SPEC §6, lesson 2);
+* probe success - with `probe_data`, a second judge the editor never sees reads the same crops: a
+  logistic regression on region features of the task's region, trained on that prepared set
+  (`facedit.eval.probe`; not for mirror);
 * preservation - every other attribute's probability: mean absolute change, flip rate, and
   StyleSpace's attribute dependency (logit change in standard deviations);
 * identity - cosine similarity of face-recognition embeddings of input and output (optional
@@ -41,6 +44,7 @@ from facedit.eval.methods import MethodOutput, get_methods, strengths_for
 from facedit.eval.metrics import (FeatureSpace, asymmetry, attribute_dependency, flip_rates,
                                   frechet_distance, psnr, realism_ratio, region_features,
                                   seam_score, ssim_masked, success_rate)
+from facedit.eval.probe import Probe, train_probe
 from facedit.eval.tasks import (Photo, Task, celeba_photos, folder_photos, is_shared_data,
                                 parse_edits, select)
 from facedit.masks import default_paste_mask, region_mask
@@ -66,6 +70,7 @@ class EvalConfig:
     curve_points: int = 7
     identity: bool = True
     grid_rows: int = 6  # best and worst photos per task in the grids
+    probe_data: str | None = None  # a prepared-set folder to train the independent probes on
 
 
 @dataclass
@@ -103,6 +108,8 @@ class Measurement:
     asymmetry_before: float = float("nan")
     asymmetry_after: float = float("nan")
     feats: np.ndarray | None = None
+    probe_before: float | None = None  # the probe's P(label) of the input; None: no probe
+    probe_after: float | None = None  # ... of the output; NaN: no face or an empty region
 
 
 class PhotoBank:
@@ -163,8 +170,9 @@ def task_region(editor, task: Task) -> str:
 # -- measuring one output ------------------------------------------------------------------------
 
 def measure(editor, identity, task: Task, entry: Entry, method: str,
-            out: MethodOutput) -> Measurement:
-    """All per-photo measures of one edited photo against its input."""
+            out: MethodOutput, probe: Probe | None = None) -> Measurement:
+    """All per-photo measures of one edited photo against its input; `probe`, when given, is
+    read on the input's crop and the output's re-aligned crop, as the judge is."""
     photo, aligned, size = entry.photo, entry.face.aligned, editor.blend_size
     paste = warp_mask_to_photo(aligned, default_paste_mask(aligned.face, size))
     region = paste if task.is_mirror else \
@@ -183,11 +191,16 @@ def measure(editor, identity, task: Task, entry: Entry, method: str,
         thumb=_thumb(framed), input_thumb=_thumb(aligned.crop))
     if task.is_mirror:
         m.asymmetry_before = face_asymmetry(aligned.crop, aligned.face)
+    if probe is not None:
+        m.probe_before = float(probe(aligned.crop[None], [aligned.face])[0])
+        m.probe_after = float("nan")
     try:
         again = detect_and_align(out.photo, editor.detector, size, label="output")[0]
     except NoFaceError:
         return m
     m.probs_after = judge_crops(editor, [again.crop])[0]
+    if probe is not None:
+        m.probe_after = float(probe(again.crop[None], [again.face])[0])
     m.feats = region_features(again.crop[None], [again.face], task_region(editor, task))[0]
     if task.is_mirror:
         m.asymmetry_after = face_asymmetry(again.crop, again.face)
@@ -216,8 +229,9 @@ def progress(task: Task, m: Measurement, target: int | None) -> float:
 # -- summaries -----------------------------------------------------------------------------------
 
 def summarise(task: Task, ms: list[Measurement], attributes: list[str], realism: dict | None,
-              curve: dict | None) -> dict:
-    """The figures of one method on one task."""
+              curve: dict | None, probe: Probe | None = None) -> dict:
+    """The figures of one method on one task (with `probe_summary` under "probe" when the task
+    has a probe)."""
     j = None if task.is_mirror else attributes.index(task.label)
     before = np.stack([m.probs_before for m in ms])
     after = np.stack([m.probs_after for m in ms])
@@ -239,6 +253,8 @@ def summarise(task: Task, ms: list[Measurement], attributes: list[str], realism:
     dependency = attribute_dependency(before[:, others], after[:, others])
     worst = np.argsort(-np.nan_to_num(flips))[:5]
     names = [attributes[i] for i in others]
+    if probe is not None:
+        target["probe"] = probe_summary(probe, task, ms)
     return {
         "photos": len(ms), "face_found_in_output": int(found.sum()),
         "success_rate": success, **target,
@@ -246,7 +262,7 @@ def summarise(task: Task, ms: list[Measurement], attributes: list[str], realism:
             "mean_abs_change": _num(float(change.mean())) if len(change) else None,
             "flip_rate_mean": _num(np.nanmean(flips)), "flip_rate_max": _num(np.nanmax(flips)),
             "attribute_dependency": _num(np.nanmean(dependency)),
-            "flip_rate_top5": {names[i]: float(flips[i]) for i in worst},
+            "flip_rate_top5": {names[i]: _num(flips[i]) for i in worst},
             "per_attribute": {n: {"mean_abs_change": _num(float(change[:, k].mean()))
                                   if len(change) else None, "flip_rate": _num(flips[k])}
                               for k, n in enumerate(names)}},
@@ -259,6 +275,18 @@ def summarise(task: Task, ms: list[Measurement], attributes: list[str], realism:
         "speed": _speed([m.seconds for m in ms]),
         "strength_curve": curve,
     }
+
+
+def probe_summary(probe: Probe, task: Task, ms: list[Measurement]) -> dict:
+    """The probe's figures of one method on one task: its success rate over every output (an
+    output without a face, or with an empty region, reads NaN and counts as a failure, as in
+    the judge's `success_rate`) and its mean P(label) of the inputs and of the outputs it read."""
+    before = np.array([m.probe_before for m in ms], np.float64)
+    after = np.array([m.probe_after for m in ms], np.float64)
+    return {"label": probe.label, "region": probe.region,
+            "val_balanced_accuracy": probe.val_balanced_accuracy,
+            "success_rate": success_rate(after, task.adds),
+            "before_mean": _mean(before), "after_mean": _mean(after)}
 
 
 def realism_of(space: FeatureSpace | None, feats_out, feats_in, feats_ref) -> dict | None:
@@ -312,6 +340,13 @@ def _psnr_stats(values) -> dict:
     return {"share_identical": float(np.mean(np.isposinf(v))),
             "median": _median(v),
             "median_of_changed": _num(float(np.median(finite))) if len(finite) else None}
+
+
+def _mean(values) -> float | None:
+    """The mean of the non-NaN values (None when there is none)."""
+    v = np.array(values, np.float64)
+    v = v[~np.isnan(v)]
+    return _num(v.mean()) if len(v) else None
 
 
 def _median(values) -> float | None:
@@ -400,6 +435,7 @@ def evaluate(data: Path, config: EvalConfig = EvalConfig(), labels: Path | None 
     for t in tasks:
         if not t.is_mirror and t.label not in attributes:
             raise ConfigError(f"--edits: the judge has no reading of {t.label}")
+    probes = task_probes(config.probe_data, tasks, editor)
     identity, identity_note = None, None
     if config.identity:
         try:
@@ -430,7 +466,8 @@ def evaluate(data: Path, config: EvalConfig = EvalConfig(), labels: Path | None 
             shared: dict = {}
             for m in methods:
                 out = m.edit(editor, task, e.photo, e.face, shared)
-                per_method[m.name].append(measure(editor, identity, task, e, m.name, out))
+                per_method[m.name].append(measure(editor, identity, task, e, m.name, out,
+                                                  probes.get(task.name)))
         region = task_region(editor, task)
         feats_in = _region_feats(entries, region)
         feats_ref = _region_feats(ref_entries, region)
@@ -444,10 +481,14 @@ def evaluate(data: Path, config: EvalConfig = EvalConfig(), labels: Path | None 
             curve = strength_curve(editor, m, task, entries[:config.curve_photos],
                                    config.curve_points)
             realism = realism_of(space, [x.feats for x in ms], feats_in, feats_ref)
-            results[task.name][m.name] = summarise(task, ms, attributes, realism, curve)
+            results[task.name][m.name] = summarise(task, ms, attributes, realism, curve,
+                                                   probes.get(task.name))
             measurements += ms
         counts[task.name] = {"chosen": len(inputs), "evaluated": len(entries),
                              "references": len(ref_entries), "region": region}
+        if task.name in probes:
+            counts[task.name]["probe_rows"] = {"train": probes[task.name].train_count,
+                                               "val": probes[task.name].val_count}
     # 5. the report
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report = {
@@ -457,6 +498,9 @@ def evaluate(data: Path, config: EvalConfig = EvalConfig(), labels: Path | None 
         "tasks": {t.name: {"attribute": t.attribute, "target": t.target} for t in tasks},
         "methods": {m.name: m.description for m in methods},
         "judge": "facedit's attribute classifier (the editor calibrates against it too)",
+        "probe": (f"logistic regression on region features of the CelebA faces of "
+                  f"{config.probe_data} (train split; balanced accuracy on its val split), "
+                  f"which the editor never sees" if probes else "not measured"),
         "attributes": attributes,
         "identity_model": identity.name if identity is not None else identity_note,
         "results": results,
@@ -466,6 +510,24 @@ def evaluate(data: Path, config: EvalConfig = EvalConfig(), labels: Path | None 
                         "load_average_1min": round(os.getloadavg()[0], 2)},
     }
     return report, measurements
+
+
+def task_probes(probe_data: str | None, tasks: list[Task], editor) -> dict[str, Probe]:
+    """{task name: Probe} for every task but mirror, each trained on `probe_data` for the task's
+    label on its region (`task_region`); tasks that share both share one probe. Empty without
+    probe data."""
+    if probe_data is None:
+        return {}
+    trained: dict[tuple[str, str], Probe] = {}
+    out = {}
+    for task in tasks:
+        if task.is_mirror:
+            continue
+        key = (task.label, task_region(editor, task))
+        if key not in trained:
+            trained[key] = train_probe(Path(probe_data), *key)
+        out[task.name] = trained[key]
+    return out
 
 
 def _present_of(bank: PhotoBank, task: Task, attributes: list[str]):
@@ -517,6 +579,8 @@ def photo_rows(measurements: list[Measurement], attributes: list[str], tasks) ->
                **{k: _num(v) for k, v in m.info.items()}}
         if j is not None:
             row.update(judge_before=float(m.probs_before[j]), judge_after=_num(m.probs_after[j]))
+        if m.probe_before is not None:
+            row.update(probe_before=_num(m.probe_before), probe_after=_num(m.probe_after))
         out.append(row)
     return out
 

@@ -196,8 +196,9 @@ def _save(plt, fig, path: Path) -> Path:
 
 # -- tables and html -----------------------------------------------------------------------------
 
+# "probe success" is last: benchmarks/run_all.py names the columns before it by position.
 HEADLINE = ("success", "identity", "max flip", "attr. dependency", "PSNR outside", "background",
-            "seam", "realism", "ms / photo")
+            "seam", "realism", "ms / photo", "probe success")
 
 
 def headline_rows(report: dict) -> list[list[str]]:
@@ -215,14 +216,32 @@ def headline_rows(report: dict) -> list[list[str]]:
                          _fmt(r["preservation"]["attribute_dependency"]),
                          _db(loc["psnr_outside_region_db"]), _db(loc["psnr_background_db"]),
                          _fmt(loc["seam_ratio_median"]), _fmt(real.get("ratio")),
-                         f"{1000 * r['speed']['total_median_seconds']:.0f}"])
+                         f"{1000 * r['speed']['total_median_seconds']:.0f}",
+                         f"{r['probe']['success_rate']:.2f}" if r.get("probe")
+                         else "not measured"])
     return rows
 
 
+def probe_notes(report: dict) -> list[str]:
+    """One line per task that has a probe: what it reads and its validation balanced accuracy
+    (how far to trust its success column)."""
+    notes = []
+    for task, per in report["results"].items():
+        probe = next((r["probe"] for r in per.values() if r.get("probe")), None)
+        if probe:
+            notes.append(f"{task}: probe of {probe['label']} on the {probe['region']} region, "
+                         f"validation balanced accuracy {probe['val_balanced_accuracy']:.2f}")
+    return notes
+
+
 def markdown_table(report: dict) -> str:
+    """The headline table in markdown, followed by the probes' validation balanced accuracy."""
     head = ["task", "method", "n", *HEADLINE]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in headline_rows(report)]
+    notes = probe_notes(report)
+    if notes:
+        lines += ["", *(f"- {n}" for n in notes)]
     return "\n".join(lines)
 
 
@@ -264,6 +283,8 @@ def write_html(report: dict, out_dir: Path, grids: dict) -> Path:
     skipped_html = ("<ul>" + "".join(f"<li>{e(k)}: {e(v)}</li>" for k, v in skipped.items())
                     + "</ul>") if skipped else "<p>none</p>"
     methods = "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in report["methods"].items())
+    notes = probe_notes(report)
+    probe_html = ("<ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>") if notes else ""
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>facedit evaluation</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}}
@@ -271,17 +292,20 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #bbb;padding:2px 6px;te
 img{{max-width:100%}}</style></head><body>
 <h1>facedit evaluation</h1>
 <p>Photos: {e(report['photos']['source'])}. Model: {e(str(report['config']['model']))}.
-Judge: {e(report['judge'])}. Identity model: {e(str(report['identity_model']))}.
+Judge: {e(report['judge'])}. Probe: {e(report['probe'])}.
+Identity model: {e(str(report['identity_model']))}.
 Run time {report['minutes']} min, peak memory {report['peak_rss_mib']} MiB.</p>
 <ul>{methods}</ul>
-<h2>Headline figures</h2>{table}
+<h2>Headline figures</h2>{table}{probe_html}
 <p>success: share of outputs the judge reads as the target (mirror: asymmetry at most halved);
 identity: median cosine similarity (in brackets: the share dlib's rule, distance below 0.6,
 calls the same person); max flip: the other attributes' largest flip rate;
 PSNR outside the edited region and on the background (inf: bit-identical on every photo);
 seam: gradient energy on the blend boundary, output over input (1 = invisible);
 realism: FD of the edited region to real faces with the target, over the inputs' (lower is
-better).</p>
+better); probe success: share of outputs an independent probe, which the editor never sees,
+reads as the target (an output without a face counts as a failure; not measured without probe
+data, nor for mirror).</p>
 <h2>Plots</h2>{plots}
 <h2>Best and worst cases</h2>{''.join(grid_html) or '<p>no grids</p>'}
 <h2>Skipped photos</h2>{skipped_html}
