@@ -1,7 +1,7 @@
 """Benchmarks of the shipped models (issue 3): speed, reconstruction, classifier accuracy and the
 linear structure of the latent space.
 
-    .venv/bin/python benchmarks/bench_models.py [--data ../shared/data] [--cache DIR]
+    .venv/bin/python benchmarks/bench_models.py [--cache DIR] [--threads N] [--model builtin:FOLDER]
 
 Speed needs nothing but the shipped weights; the quality parts need the prepared set (`facedit
 data prepare`) and are skipped without it. Results go to benchmarks/results_models.json.
@@ -74,6 +74,8 @@ def main() -> None:
                         help="prepared set [default: $FACEDIT_CACHE/prepared-128]")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results_models.json"))
+    parser.add_argument("--model", default="builtin",
+                        help="the generative model measured: builtin or builtin:FOLDER")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from facedit.judge import Judge
@@ -81,13 +83,16 @@ def main() -> None:
     from facedit.models.backend import load_backend
     from facedit.paths import cache_dir
 
-    vae, judge = load_backend("builtin"), Judge()
+    vae, judge = load_backend(args.model), Judge()
     results = {"command": "python benchmarks/bench_models.py", "threads": args.threads,
+               "model": args.model,
                "machine": {"cpu_count": torch.get_num_threads(), "python": platform.python_version(),
                            "torch": torch.__version__}, "speed": speed(vae, judge)}
-    for name in ("vae", "classifier"):
-        card = json.loads((WEIGHTS / name / "model_card.json").read_text())
-        results[f"{name}_card_metrics"] = card["metrics"]
+    folders = {"vae": Path(args.model.partition(":")[2] or WEIGHTS / "vae"),
+               "classifier": WEIGHTS / "classifier"}
+    for name, folder in folders.items():
+        card = json.loads((folder / "model_card.json").read_text())
+        results[f"{name}_card_metrics"] = card.get("metrics")
     cache = args.cache or cache_dir() / "prepared-128"
     if (cache / "summary.json").exists():
         results["linear_structure"] = linear_structure(vae, judge, cache)
