@@ -7,7 +7,10 @@ Each model (a backend spec, see facedit.models.backend: `builtin`, `builtin:FOLD
 `deepest-vae:FILE`) encodes and decodes the same first N CelebA crops of the prepared test split
 (people never seen in training). Measured per model: mean PSNR and SSIM, and sharpness: the
 variance of the Laplacian of the reconstructions over that of the originals (1.0 = as sharp as the
-photos; a blurry model scores well below). The astronaut's reconstructions go to
+photos; a blurry model scores well below); and attribute agreement: the share of the judge's 40
+decisions (facedit's shipped classifier) that are the same on the reconstruction as on the photo
+(what an edit in the latent space can build on: an attribute the reconstruction loses cannot be
+edited). The astronaut's reconstructions go to
 docs/reconstruction_astronaut.png; a grid of test faces goes to outputs/ (git-ignored: dataset
 faces never enter the repository).
 """
@@ -35,7 +38,14 @@ def reconstruct(backend, images: np.ndarray, batch: int = 50) -> np.ndarray:
     return np.clip(np.rint(np.concatenate(out)), 0, 255).astype(np.uint8)
 
 
-def measure(backend, images: np.ndarray) -> tuple[dict, np.ndarray]:
+def attribute_agreement(judge, rec: np.ndarray, images: np.ndarray, batch: int = 250) -> float:
+    """Mean share of the judge's decisions (probability >= 0.5) equal on `rec` and `images`."""
+    same = [(judge.score(rec[i:i + batch])[0] >= 0.5) == (judge.score(images[i:i + batch])[0] >= 0.5)
+            for i in range(0, len(images), batch)]
+    return float(np.concatenate(same).mean())
+
+
+def measure(backend, images: np.ndarray, judge) -> tuple[dict, np.ndarray]:
     from facedit.train.export import reconstruction_scores
 
     start = time.perf_counter()
@@ -44,6 +54,7 @@ def measure(backend, images: np.ndarray) -> tuple[dict, np.ndarray]:
     scores = reconstruction_scores(rec, images)  # as the model cards measure them
     return {"psnr_db": round(scores["psnr_db"], 2), "ssim": round(scores["ssim"], 4),
             "sharpness_vs_photos": round(sharpness(rec) / sharpness(images), 3),
+            "attribute_agreement": round(attribute_agreement(judge, rec, images), 4),
             "ms_per_face": round(1000 * seconds / len(images), 1)}, rec
 
 
@@ -81,16 +92,18 @@ def main() -> None:
     from facedit.animate import save_grid
     from facedit.data.dataset import PreparedSet
     from facedit.faces import FaceDetector
+    from facedit.judge import Judge
     from facedit.models.backend import load_backend
 
     test = PreparedSet.load(args.cache, "test").from_sources(("celeba_aligned", "celeba_wild"))
     images = np.ascontiguousarray(test.images[:args.n])
     face = detect_and_align(astronaut(), FaceDetector(), 128, False, "astronaut")[0].crop
     models = dict(m.split("=", 1) for m in args.model) or {"facedit": "builtin"}
+    judge = Judge()
     results, astro_row, faces_rows = {}, [face], [images[:8]]
     for name, spec in models.items():
         backend = load_backend(spec)
-        metrics, rec = measure(backend, images)
+        metrics, rec = measure(backend, images, judge)
         results[name] = {"spec": spec, **metrics, **card_facts(spec)}
         print(name, results[name], flush=True)
         astro_row.append(reconstruct(backend, face[None])[0])

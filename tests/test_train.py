@@ -104,6 +104,25 @@ def test_vae_fine_tunes_with_the_judge_terms_and_records_them(tiny_set, tmp_path
     assert any(not torch.equal(before[k], after[k]) for k in before)  # the given model trained
 
 
+def test_export_of_a_fine_tuned_vae_counts_the_run_it_started_from(tiny_set, tmp_path):
+    from facedit.train.export import export_vae
+    from facedit.train.vae import train_vae
+
+    first = train_vae(tiny_set, tmp_path / "first", minutes=10, batch=16, max_steps=3,
+                      log_every=1, config=TINY_VAE)
+    export_vae(first, tiny_set, tmp_path / "first", tmp_path / "first_model")
+    base = load_model(tmp_path / "first_model", FaceVAE, VAEConfig)
+    tuned = train_vae(tiny_set, tmp_path / "tuned", minutes=10, batch=16, max_steps=2,
+                      log_every=1, config=TINY_VAE, model=base,
+                      init=str(tmp_path / "first_model"))
+    card = export_vae(tuned, tiny_set, tmp_path / "tuned", tmp_path / "tuned_model")
+    start = card["training"]["warm_start"]
+    assert start["steps"] == 3 and start["seconds"] > 0
+    assert card["training"]["steps"] == 2
+    assert card["training"]["total_seconds"] == pytest.approx(
+        card["training"]["seconds"] + start["seconds"], abs=0.2)
+
+
 def test_classifier_training_learns_the_attribute(tiny_set, tmp_path):
     from facedit.data.dataset import PreparedSet
     from facedit.train.classifier import evaluate, train_classifier

@@ -24,14 +24,36 @@ def _run_facts(cache: Path, run_dir: Path) -> dict:
         if log_file.is_file() else []
     warm = {}
     if options.get("init"):  # a warm-started run: count the run it started from too
-        init = torch.load(options["init"], map_location="cpu", weights_only=True)
-        warm = {"warm_start": {"from": options["init"], "steps": int(init["step"]),
-                               "seconds": round(float(init["elapsed"]), 1)},
-                "total_seconds": round(float(state["elapsed"]) + float(init["elapsed"]), 1)}
+        start = _warm_start(options["init"])
+        warm = {"warm_start": start}
+        if "seconds" in start:
+            warm["total_seconds"] = round(float(state["elapsed"]) + start["seconds"], 1)
     return {"data": PreparedSet.summary(cache), "training": {**warm,
         "options": options, "steps": int(state["step"]), "epochs_completed": int(state["epoch"]),
         "seconds": round(float(state["elapsed"]), 1), "machine": "2-core CPU (AVX, no AVX2)",
         "last_log": log[-1] if log else None}}
+
+
+def _warm_start(init: str) -> dict:
+    """What a warm-started run started from: another run's state.pt (its steps and seconds), or
+    a model folder ('builtin': the shipped VAE) whose card gives its training's steps and total
+    seconds (earlier warm starts included)."""
+    from facedit.models import WEIGHTS
+
+    path = WEIGHTS / "vae" if init == "builtin" else Path(init)
+    if path.is_file():
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        return {"from": init, "steps": int(state["step"]), "seconds": round(float(state["elapsed"]), 1)}
+    card = path / "model_card.json"
+    if card.is_file():
+        training = json.loads(card.read_text()).get("training", {})
+        out = {"from": init if init != "builtin" else "the VAE shipped before this one",
+               "steps": training.get("steps")}
+        seconds = training.get("total_seconds", training.get("seconds"))
+        if seconds is not None:
+            out["seconds"] = round(float(seconds), 1)
+        return out
+    return {"from": init}
 
 
 def export_classifier(model, cache: Path, run_dir: Path, folder: Path) -> dict:
