@@ -90,6 +90,16 @@ def test_openapi_schema_lists_every_endpoint(client):
         assert path in paths, path
 
 
+def test_the_server_names_the_editors_own_model_unless_told(editor, tmp_path, monkeypatch):
+    """Health and the translation store follow the model the editor was loaded for."""
+    monkeypatch.setattr(editor, "spec", "builtin:/models/mine")
+    with TestClient(create_app(editor, ServerConfig(translations_dir=tmp_path))) as c:
+        assert c.get("/v1/health").json()["model"] == "builtin:/models/mine"
+    with TestClient(create_app(editor, ServerConfig(model="builtin",
+                                                    translations_dir=tmp_path))) as c:
+        assert c.get("/v1/health").json()["model"] == "builtin"
+
+
 def test_api_docs_are_served_without_a_cdn(client):
     """/docs and /redoc load their scripts from the server itself (facedit runs offline)."""
     import re

@@ -82,6 +82,7 @@ class Editor:
             raise ConfigError(f"directions have {directions.dim} dimensions, the model's latent "
                               f"has {model.latent_dim}")
         self.model = model
+        self.spec = "builtin"  # the model spec it was loaded for (`Editor.load` sets it)
         self.directions = directions
         self.judge = judge
         self.detector = detector or FaceDetector()
@@ -102,7 +103,9 @@ class Editor:
             extra = DirectionSet.load(user)
             for name, vector in zip(extra.names, extra.vectors):
                 ds.add(name, vector, **extra.meta.get(name, {}))
-        return cls(backend, ds, judge=Judge(), **kwargs)
+        editor = cls(backend, ds, judge=Judge(), **kwargs)
+        editor.spec = model
+        return editor
 
     def attribute(self, name: str) -> Attribute:
         """The catalogue attribute `name`, or a custom one added with `facedit directions add`."""

@@ -130,7 +130,7 @@ def create_app(editor, config: ServerConfig | None = None) -> FastAPI:
     @app.get("/v1/health", response_model=Health, tags=["service"])
     def health() -> dict:
         """Liveness and the face cache's fill."""
-        return {"status": "ok", "model": config.model, "faces_cached": len(service.cache),
+        return {"status": "ok", "model": service.config.model, "faces_cached": len(service.cache),
                 "cache_limit": config.cache_faces, "version": __version__}
 
     @app.get("/v1/attributes", response_model=list[AttributeInfo], tags=["service"])

@@ -11,7 +11,8 @@ from facedit.errors import ConfigError
 class ServerConfig:
     """Settings of one server.
 
-    model: the model spec the editor was loaded for (names the user's translation store).
+    model: the model spec the editor was loaded for (names the user's translation store);
+        None: the editor's own (`Editor.spec`).
     max_upload_bytes: largest photo file accepted (larger: 413).
     max_pixels: largest photo accepted, width x height (larger: 413), checked on the header.
     cache_faces / cache_bytes: the face cache holds at most this many photos and bytes of
@@ -21,7 +22,7 @@ class ServerConfig:
         $FACEDIT_HOME/translations); a store per model inside it. Never taken from a client.
     """
 
-    model: str = "builtin"
+    model: str | None = None
     max_upload_bytes: int = 16 * 1024 * 1024
     max_pixels: int = 24_000_000
     cache_faces: int = 32

@@ -5,6 +5,8 @@ and returns arrays, bytes or dicts, and raises `FaceditError`s the app turns int
 """
 from __future__ import annotations
 
+import dataclasses
+
 
 import cv2
 import numpy as np
@@ -58,6 +60,8 @@ class EditService:
 
     def __init__(self, editor, config: ServerConfig = ServerConfig()):
         self.editor = editor
+        if config.model is None:  # the translation store and health name the editor's model
+            config = dataclasses.replace(config, model=editor.spec)
         self.config = config
         self.cache = FaceCache(config.cache_faces, config.cache_bytes)
 
