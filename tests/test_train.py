@@ -100,6 +100,7 @@ def test_vae_fine_tunes_with_the_judge_terms_and_records_them(tiny_set, tmp_path
     assert set(_losses(run, "attributes")) and set(_losses(run, "features"))
     options = json.loads((run / "options.json").read_text())
     assert options["attribute_weight"] == 1.0 and options["init"] == "test start"
+    assert options["judge"] == "an attribute classifier"
     after = start.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)  # the given model trained
 

@@ -4,6 +4,7 @@ Every `FaceditError` becomes one line on stderr and exit status 2, never a trace
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -205,7 +206,11 @@ def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_we
     if feature_weight or attribute_weight:
         classifier = load_model(judge_folder, AttributeClassifier, ClassifierConfig) \
             if judge_folder else builtin("classifier")
-        judge = JudgeLoss(classifier, feature_weight, attribute_weight)
+        weights = (judge_folder or WEIGHTS / "classifier") / "model.safetensors"
+        digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+        judge = JudgeLoss(classifier, feature_weight, attribute_weight,
+                          source=f"{judge_folder or 'the shipped classifier'} (model.safetensors "
+                                 f"sha256 {digest}...)")
     model = None
     if init:
         model = load_model(WEIGHTS / "vae" if init == "builtin" else Path(init), FaceVAE,

@@ -71,7 +71,8 @@ class JudgeLoss:
     """
 
     def __init__(self, classifier: torch.nn.Module, feature_weight: float,
-                 attribute_weight: float):
+                 attribute_weight: float, source: str = "an attribute classifier"):
+        self.source = source  # which classifier, for the run's options and the model card
         self.classifier = classifier.eval()
         for p in self.classifier.parameters():
             p.requires_grad_(False)
@@ -111,6 +112,7 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
                                                config).to_dict(), sources=sources, loss=loss,
                             feature_weight=judge.feature_weight if judge else 0.0,
                             attribute_weight=judge.attribute_weight if judge else 0.0,
+                            judge=judge.source if judge else None,
                             init=init))
     loss_fn = {"facedit": vae_loss, "kit": kit_loss}[loss]
     train = PreparedSet.load(cache, "train", in_memory=True).from_sources(sources)
