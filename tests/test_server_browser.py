@@ -225,14 +225,14 @@ def test_edit_the_astronaut_in_the_browser(page, astronaut, tmp_path, store_dir)
     assert page.locator("#undo").is_disabled() and page.locator("#reset").is_disabled()
 
 
-def test_api_docs_render_offline(server):
+def test_api_docs_render_offline(page, server):
     """Swagger UI (served by facedit, no network) renders the OpenAPI 3.1 schema's operations."""
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        pg = browser.new_page()
-        pg.goto(f"{server}/docs")
-        pg.wait_for_selector(".opblock-summary-path", timeout=20000)
-        paths = pg.locator(".opblock-summary-path").all_inner_texts()
+    docs = page.context.new_page()
+    try:
+        docs.goto(f"{server}/docs")
+        docs.wait_for_selector(".opblock-summary-path", timeout=20000)
+        paths = docs.locator(".opblock-summary-path").all_inner_texts()
         assert any("/v1/faces/{face_id}/render" in t for t in paths), paths
-        _shot(pg, "api_docs.png")
-        browser.close()
+        _shot(docs, "api_docs.png")
+    finally:
+        docs.close()
