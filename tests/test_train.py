@@ -118,7 +118,8 @@ def test_export_of_a_fine_tuned_vae_counts_the_run_it_started_from(tiny_set, tmp
                       init=str(tmp_path / "first_model"))
     card = export_vae(tuned, tiny_set, tmp_path / "tuned", tmp_path / "tuned_model")
     start = card["training"]["warm_start"]
-    assert start["steps"] == 3 and start["seconds"] > 0
+    first_seconds = torch.load(tmp_path / "first" / "state.pt", weights_only=True)["elapsed"]
+    assert start["steps"] == 3 and start["seconds"] == round(float(first_seconds), 1)
     assert card["training"]["steps"] == 2
     assert card["training"]["total_seconds"] == pytest.approx(
         card["training"]["seconds"] + start["seconds"], abs=0.2)
