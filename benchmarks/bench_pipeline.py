@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_pipeline.py [--models shipped|random|tiny] [--work DIR]
         [--kills 3] [--no-ray] [--only-workers 2]
 
-1. makes the 72-image full factorial (scripts/make_competition_set.py) in WORK/data;
+1. makes the 72-image full factorial (`facedit.pipeline.synthetic`) in WORK/data;
 2. runs `facedit pipeline run` with default post-processing as a separate process, with
    --workers 1, --workers 2 and --executor ray --workers 2 (a local Ray instance), timing each
    (wall time including start-up, and the run's own time without it);
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import platform
@@ -35,15 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+from facedit.pipeline import synthetic
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("make_competition_set",
-                                                  ROOT / "scripts" / "make_competition_set.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def random_models(folder: Path) -> list[str]:
@@ -180,9 +173,8 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_pipeline_"))
     data = work / "data"
     if not data.is_dir():
-        script = _script()
-        script.make_set(data, script.handful(args.count) if args.count else
-                        script.factorial_names())
+        synthetic.make_set(data, synthetic.handful(args.count) if args.count else
+                           synthetic.factorial_names())
     overrides = overrides_for(args.models, work)
     results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
                "models": args.models, "images": len(list(data.glob("*.png"))), "runs": {}}

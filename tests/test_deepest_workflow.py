@@ -5,7 +5,6 @@ layer layout, ngf = ndf = 16, latent 32); the model gets its directions as a kit
 by `facedit directions import hq_attr.pkl`."""
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import pickle
@@ -20,6 +19,7 @@ from PIL import Image
 from facedit.cli import main
 from facedit.data.sources import CELEBA_ATTRIBUTES
 from facedit.io import load_image, save_image
+from facedit.pipeline import synthetic
 from test_deepest import LATENT, _kit_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,22 +136,13 @@ def test_eval_edits_are_the_kit_models_own(evaluation):
 
 # -- facedit pipeline run -------------------------------------------------------------------------
 
-def _script():
-    spec = importlib.util.spec_from_file_location("make_competition_set",
-                                                  ROOT / "scripts" / "make_competition_set.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def competition(tmp_path_factory) -> tuple[Path, list[str]]:
     """A synthetic competition folder of 3 astronaut variants (2 non-bald, 1 bald), as
     `scripts/make_competition_set.py --count 3` writes it."""
-    script = _script()
     folder = tmp_path_factory.mktemp("competition")
-    names = script.handful(3)
-    script.make_set(folder, names, seed=0)
+    names = synthetic.handful(3)
+    synthetic.make_set(folder, names, seed=0)
     return folder, names
 
 

@@ -4,7 +4,6 @@ killed run resumes to the same bytes, and local processes and Ray give identical
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -22,6 +21,7 @@ from facedit.directions import DirectionSet
 from facedit.errors import ConfigError
 from facedit.io import load_image, save_image
 from facedit.pipeline.check import check_output
+from facedit.pipeline import synthetic
 from facedit.pipeline.run import run_pipeline
 from facedit.pipeline.tiny import make_tiny_models
 from facedit.translations import user_store
@@ -29,14 +29,6 @@ from facedit.translations import user_store
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("0_0_0_0_0_0_0_0_0", "2_1_0_1_1_1_4_1_2")  # one non-bald (24 outputs), one bald (25)
 BAD = ("holiday.png", "0_0_0_0_0_0_9_0_0.png")
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("make_competition_set",
-                                                  ROOT / "scripts" / "make_competition_set.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -56,7 +48,7 @@ def models(tmp_path_factory) -> list[str]:
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("data")
-    _script().make_set(folder, list(NAMES), seed=1)
+    synthetic.make_set(folder, list(NAMES), seed=1)
     for bad in BAD:
         shutil.copy(folder / f"{NAMES[0]}.png", folder / bad)
     return folder
