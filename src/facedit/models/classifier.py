@@ -93,7 +93,10 @@ class AttributeClassifier(nn.Module):
             out.append(h)
         return out
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.features(images)[-1].mean(dim=(2, 3))
-        out = self.head(self.dropout(h))
+    def outputs(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(attr_logits (B, 40), age_years (B,)) from `features(images)`."""
+        out = self.head(self.dropout(features[-1].mean(dim=(2, 3))))
         return out[:, :-1], out[:, -1] * 20.0 + 35.0  # age head predicts (age - 35) / 20
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.outputs(self.features(images))

@@ -78,18 +78,16 @@ class JudgeLoss:
             p.requires_grad_(False)
         self.feature_weight, self.attribute_weight = feature_weight, attribute_weight
 
-    def _logits(self, features: list[torch.Tensor]) -> torch.Tensor:
-        return self.classifier.head(features[-1].mean(dim=(2, 3)))[:, :-1]  # no age column
-
     def __call__(self, recon: torch.Tensor, target: torch.Tensor) -> dict:
+        bce = torch.nn.functional.binary_cross_entropy_with_logits
         with torch.no_grad():
             f_target = self.classifier.features(target)
-            p_target = torch.sigmoid(self._logits(f_target))
+            t_logits = self.classifier.outputs(f_target)[0]
+            p_target = torch.sigmoid(t_logits)
+            entropy = bce(t_logits, p_target)  # the floor: KL = cross-entropy - entropy
         f_recon = self.classifier.features(recon)
         features = sum((a - b).abs().mean() for a, b in zip(f_recon, f_target))
-        logits = self._logits(f_recon)
-        bce = torch.nn.functional.binary_cross_entropy_with_logits
-        entropy = bce(torch.logit(p_target.clamp(1e-6, 1 - 1e-6)), p_target)
+        logits = self.classifier.outputs(f_recon)[0]
         return {"features": features, "attributes": bce(logits, p_target) - entropy}
 
 
