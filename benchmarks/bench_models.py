@@ -43,12 +43,11 @@ def linear_structure(vae, judge, cache: Path, n: int = 400) -> dict:
     """Share of held-out faces without the attribute whose decoded face the judge calls positive
     after adding the attribute's mean-difference vector (learned on the train split)."""
     from facedit.data.dataset import PreparedSet
-    from facedit.data.sources import CELEBA_ATTRIBUTES
+    from facedit.data.sources import CELEBA_ATTRIBUTES, CELEBA_CROPS
     from facedit.directions import mean_difference
 
-    celeba = ("celeba_aligned", "celeba_wild")
-    train = PreparedSet.load(cache, "train").from_sources(celeba)
-    test = PreparedSet.load(cache, "test").from_sources(celeba)
+    train = PreparedSet.load(cache, "train").from_sources(CELEBA_CROPS)
+    test = PreparedSet.load(cache, "test").from_sources(CELEBA_CROPS)
     pick = np.arange(0, len(train), max(1, len(train) // 6000))
     z_train = np.concatenate([vae.encode(np.asarray(train.images[pick[i:i + 256]]))
                               for i in range(0, len(pick), 256)])

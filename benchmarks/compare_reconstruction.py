@@ -91,11 +91,12 @@ def main() -> None:
     from facedit.align import detect_and_align
     from facedit.animate import save_grid
     from facedit.data.dataset import PreparedSet
+    from facedit.data.sources import CELEBA_CROPS
     from facedit.faces import FaceDetector
     from facedit.judge import Judge
     from facedit.models.backend import load_backend
 
-    test = PreparedSet.load(args.cache, "test").from_sources(("celeba_aligned", "celeba_wild"))
+    test = PreparedSet.load(args.cache, "test").from_sources(CELEBA_CROPS)
     images = np.ascontiguousarray(test.images[:args.n])
     face = detect_and_align(astronaut(), FaceDetector(), 128, False, "astronaut")[0].crop
     models = dict(m.split("=", 1) for m in args.model) or {"facedit": "builtin"}

@@ -17,6 +17,7 @@ class PreparedSet:
 
     images: (N, S, S, 3) uint8 RGB (memory-mapped). attrs: (N, 40) int8 +1/-1/0.
     age: (N,) float32, -1 unknown. mesh: (N, 478, 2) float16 crop pixels.
+    split: (N,) int8, the row's index in `SPLITS`.
     """
 
     images: np.ndarray
@@ -26,6 +27,7 @@ class PreparedSet:
     gender: np.ndarray
     source: np.ndarray
     name: np.ndarray
+    split: np.ndarray
 
     def __len__(self) -> int:
         return len(self.images)
@@ -47,13 +49,13 @@ class PreparedSet:
         return cls(images=images[idx] if in_memory or split else images, mesh=mesh[idx],
                    attrs=labels["attrs"][idx], age=labels["age"][idx],
                    gender=labels["gender"][idx], source=labels["source"][idx],
-                   name=labels["name"][idx])
+                   name=labels["name"][idx], split=labels["split"][idx])
 
     def subset(self, keep: np.ndarray) -> "PreparedSet":
         """The rows where the (N,) bool `keep` is True."""
         idx = np.flatnonzero(keep)
         return PreparedSet(self.images[idx], self.mesh[idx], self.attrs[idx], self.age[idx],
-                           self.gender[idx], self.source[idx], self.name[idx])
+                           self.gender[idx], self.source[idx], self.name[idx], self.split[idx])
 
     def from_sources(self, sources: tuple[str, ...]) -> "PreparedSet":
         """Only the rows of the given sources (e.g. ("celeba_aligned", "celeba_wild"))."""

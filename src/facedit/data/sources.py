@@ -26,6 +26,8 @@ CELEBA_ATTRIBUTES = (
     "Wearing_Necktie", "Young",
 )
 SPLITS = ("train", "val", "test")
+# The prepared sources cut from CelebA's own photos (aligned and wild crops), with its 40 labels.
+CELEBA_CROPS = ("celeba_aligned", "celeba_wild")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from facedit.errors import ConfigError, ShapeError
 from facedit.eval.metrics import region_features
 from facedit.faces import Face
 
-CELEBA_SOURCES = ("celeba_aligned", "celeba_wild")
 MIN_PER_CLASS = 10  # examples with and without the label each split needs
 REGULARISATION_C = 0.05  # sklearn's C (inverse L2 strength): 860 features, a few thousand rows
 
@@ -98,7 +97,7 @@ def train_probe(cache: Path, label: str, region: str, samples: int = 4000) -> Pr
     from sklearn.preprocessing import StandardScaler
 
     from facedit.data.dataset import PreparedSet
-    from facedit.data.sources import CELEBA_ATTRIBUTES, SPLITS
+    from facedit.data.sources import CELEBA_ATTRIBUTES, CELEBA_CROPS, SPLITS
 
     cache = Path(cache)
     if label not in CELEBA_ATTRIBUTES:
@@ -110,12 +109,11 @@ def train_probe(cache: Path, label: str, region: str, samples: int = 4000) -> Pr
     # The whole set memory-mapped; only the sampled rows' images are read (loading a split
     # would copy all of its images into memory).
     full = PreparedSet.load(cache)
-    split_of = np.load(cache / "labels.npz")["split"]
     j = CELEBA_ATTRIBUTES.index(label)
-    known = np.isin(full.source, CELEBA_SOURCES) & (full.attrs[:, j] != 0)
+    known = np.isin(full.source, CELEBA_CROPS) & (full.attrs[:, j] != 0)
     sets = {}
     for split in ("train", "val"):
-        rows = np.flatnonzero(known & (split_of == SPLITS.index(split)))
+        rows = np.flatnonzero(known & (full.split == SPLITS.index(split)))
         idx = rows[np.linspace(0, len(rows) - 1, min(samples, len(rows))).astype(int)]
         feats = region_features(np.asarray(full.images[idx]),
                                 [Face.from_points(m) for m in full.mesh[idx]], region)

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from facedit.data.dataset import PreparedSet
+from facedit.data.sources import CELEBA_CROPS
 from facedit.io import atomic_output
 from facedit.models.store import save_model
 
@@ -94,7 +95,7 @@ def reconstruction_metrics(model, images: np.ndarray, batch: int = 64) -> dict:
 
 def export_vae(model, cache: Path, run_dir: Path, folder: Path) -> dict:
     test = PreparedSet.load(cache, "test", in_memory=True).from_sources(
-        ("celeba_aligned", "celeba_wild"))
+        CELEBA_CROPS)
     metrics = reconstruction_metrics(model, test.images)
     card = {"model": "facedit face VAE", "resolution": model.config.size,
             "input": "aligned crop (facedit.align), RGB in [0, 1], (B, 3, 128, 128)",
@@ -111,7 +112,7 @@ def export_kit_checkpoint(model, cache: Path, run_dir: Path, path: Path,
     """The baseline as the kit saves it (`torch.save(model.state_dict())`), with a JSON card of its
     measured reconstruction (first `limit` CelebA test crops: the model is slow) beside it."""
     test = PreparedSet.load(cache, "test", in_memory=True).from_sources(
-        ("celeba_aligned", "celeba_wild"))
+        CELEBA_CROPS)
     test = test.subset(np.arange(len(test)) < limit)
     card = {"model": "second source's baseline VAE (Deepest kit layout), retrained by facedit",
             "config": model.config.to_dict(),

@@ -20,14 +20,15 @@ import torch
 from tqdm import tqdm
 
 from facedit.data.dataset import PreparedSet
+from facedit.data.sources import CELEBA_CROPS
 from facedit.draw import grid
 from facedit.io import save_image
 from facedit.models.vae import FaceVAE, VAEConfig
+from facedit.train.common import Run, epoch_batches, reached, to_tensor, to_uint8
 
 # UTKFace's crops are tight: the canonical crop reaches far outside them and the reflected border
 # would teach the model kaleidoscope faces. The model learns from CelebA's looser crops only.
-CELEBA_SOURCES = ("celeba_aligned", "celeba_wild")
-from facedit.train.common import Run, epoch_batches, reached, to_tensor, to_uint8
+CELEBA_SOURCES = CELEBA_CROPS
 
 
 def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
