@@ -75,14 +75,14 @@ class Editor:
     """
 
     def __init__(self, model, directions: DirectionSet, judge=None, detector=None,
-                 blend_size: int = 256, margin: float = 0.06):
+                 blend_size: int = 256, margin: float = 0.06, spec: str = "builtin"):
         from facedit.faces import FaceDetector
 
         if directions.dim != model.latent_dim:
             raise ConfigError(f"directions have {directions.dim} dimensions, the model's latent "
                               f"has {model.latent_dim}")
         self.model = model
-        self.spec = "builtin"  # the model spec it was loaded for (`Editor.load` sets it)
+        self.spec = spec  # the model spec it was loaded for (names its translation store)
         self.directions = directions
         self.judge = judge
         self.detector = detector or FaceDetector()
@@ -103,9 +103,7 @@ class Editor:
             extra = DirectionSet.load(user)
             for name, vector in zip(extra.names, extra.vectors):
                 ds.add(name, vector, **extra.meta.get(name, {}))
-        editor = cls(backend, ds, judge=Judge(), **kwargs)
-        editor.spec = model
-        return editor
+        return cls(backend, ds, judge=Judge(), spec=model, **kwargs)
 
     def attribute(self, name: str) -> Attribute:
         """The catalogue attribute `name`, or a custom one added with `facedit directions add`."""
@@ -371,13 +369,17 @@ class Editor:
         if not wanted:
             return [{} for _ in faces], [{} for _ in faces]
         small = lambda imgs: np.stack([self._to_model_size(c) for c in imgs])  # noqa: E731
-        readings = []
-        for imgs in ([f.aligned.crop for f in faces], crops):
-            probs, ages = self.judge.score(small(imgs))
-            readings.append([{n: float(ages[i] if n == "age" else
-                                       probs[i, self.judge.attributes.index(self.attribute(n).label)])
-                              for n in wanted} for i in range(len(imgs))])
-        return readings[0], readings[1]
+        return (self.readings(small([f.aligned.crop for f in faces]), wanted),
+                self.readings(small(crops), wanted))
+
+    def readings(self, small: np.ndarray, names) -> list[dict[str, float]]:
+        """The judge's reading of each attribute in `names` (a probability; age in years) on each
+        model-size crop of `small` (B, s, s, 3)."""
+        probs, ages = self.judge.score(small)
+        labels = {n: self.attribute(n).label for n in names}
+        return [{n: float(ages[i] if labels[n] == "age" else
+                          probs[i, self.judge.attributes.index(labels[n])]) for n in names}
+                for i in range(len(small))]
 
     def sweep(self, face: EncodedFace, steps: dict[str, float], frames: int) -> list[np.ndarray]:
         """Blend-size crops with the edit growing from nothing to `steps` over `frames` frames."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 
-
 import cv2
 import numpy as np
 
@@ -89,16 +88,9 @@ class EditService:
         return session
 
     def _readings(self, small: np.ndarray) -> dict[str, float]:
-        judge = self.editor.judge
-        if judge is None:
+        if self.editor.judge is None:
             return {}
-        probs, ages = judge.score(small[None])
-        out = {}
-        for name in self.calibrated_names():
-            label = self.editor.attribute(name).label
-            out[name] = float(ages[0] if label == "age" else
-                              probs[0, judge.attributes.index(label)])
-        return out
+        return self.editor.readings(small[None], self.calibrated_names())[0]
 
     def calibrated_names(self) -> list[str]:
         """Direction names that take a target probability (or age): judged catalogue ones."""
