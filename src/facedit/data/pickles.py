@@ -120,5 +120,6 @@ def import_pickles(files: list[Path], cache: Path) -> dict:
                                  for f, s, (im, _) in zip(files, splits, parts)],
                "alignment": "the kit's own (dlib 68 landmarks, eyes level), not facedit.align",
                "mesh": "none in the pickles: mesh.npy holds zeros"}
-    return write_set(cache, (images for images, _ in parts), n, SIZE,
-                     np.zeros((n, MESH_POINTS, 2), np.float16), labels, summary)
+    chunks = ((images, np.zeros((len(images), MESH_POINTS, 2), np.float16))
+              for images, _ in parts)  # the pickles carry no landmarks
+    return write_set(cache, chunks, n, SIZE, labels, summary)

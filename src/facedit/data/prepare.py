@@ -82,17 +82,19 @@ def _run_chunk(job) -> int:
     return len(records)
 
 
-def write_set(cache: Path, chunks, n: int, size: int, mesh: np.ndarray, labels: dict,
-              summary: dict) -> dict:
-    """Write a prepared set: images.npy (the (N, size, size, 3) uint8 `chunks` in order, streamed
-    into a memory map), mesh.npy, labels.npz, and summary.json last - a set is loadable only once
-    its summary exists, so an interrupted write is never mistaken for a set. Returns `summary`."""
+def write_set(cache: Path, chunks, n: int, size: int, labels: dict, summary: dict) -> dict:
+    """Write a prepared set: images.npy and mesh.npy from `chunks`, pairs of (M, size, size, 3)
+    uint8 crops and their (M, 478, 2) landmarks in row order (the images streamed into a memory
+    map, each chunk read once), labels.npz, and summary.json last - a set is loadable only once its
+    summary exists, so an interrupted write is never mistaken for a set. Returns `summary`."""
+    mesh = np.zeros((n, MESH_POINTS, 2), np.float16)
     with atomic_output(cache / "images.npy") as tmp:
         images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
         at = 0
-        for chunk in chunks:
-            images[at:at + len(chunk)] = chunk
-            at += len(chunk)
+        for crops, points in chunks:
+            images[at:at + len(crops)] = crops
+            mesh[at:at + len(crops)] = points
+            at += len(crops)
         images.flush()
         del images
     with atomic_output(cache / "mesh.npy") as tmp:
@@ -109,18 +111,11 @@ def _join(records: list[Record], jobs, cache: Path, size: int) -> dict:
     oks = [np.load(job[3])["ok"] for job in jobs]
     keep = np.concatenate(oks) if oks else np.zeros(0, bool)
     n = int(keep.sum())
-    mesh = np.zeros((n, MESH_POINTS, 2), np.float16)
-    at = 0
-    for job, ok in zip(jobs, oks):
-        with np.load(job[3]) as chunk:
-            m = int(ok.sum())
-            mesh[at:at + m] = chunk["mesh"][ok]
-            at += m
 
     def chunks():
         for job, ok in zip(jobs, oks):
             with np.load(job[3]) as chunk:
-                yield chunk["images"][ok]
+                yield chunk["images"][ok], chunk["mesh"][ok]
 
     kept = [r for r, k in zip(records, keep) if k]
     summary = {"size": size, "records": len(records), "kept": n,
@@ -131,4 +126,4 @@ def _join(records: list[Record], jobs, cache: Path, size: int) -> dict:
         summary["by_source"][source] = {
             "records": total, "kept": len(mine),
             **{split: sum(r.split == split for r in mine) for split in SPLITS}}
-    return write_set(cache, chunks(), n, size, mesh, label_arrays(kept), summary)
+    return write_set(cache, chunks(), n, size, label_arrays(kept), summary)
