@@ -78,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from facedit.judge import Judge
-    from facedit.models import WEIGHTS
+    from facedit.models import WEIGHTS, vae_folder
     from facedit.models.backend import load_backend
     from facedit.paths import cache_dir
 
@@ -87,7 +87,7 @@ def main() -> None:
                "model": args.model,
                "machine": {"cpu_count": torch.get_num_threads(), "python": platform.python_version(),
                            "torch": torch.__version__}, "speed": speed(vae, judge)}
-    folders = {"vae": Path(args.model.partition(":")[2] or WEIGHTS / "vae"),
+    folders = {"vae": vae_folder(args.model.partition(":")[2]),
                "classifier": WEIGHTS / "classifier"}
     for name, folder in folders.items():
         card = json.loads((folder / "model_card.json").read_text())

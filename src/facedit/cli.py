@@ -194,7 +194,7 @@ def train_classifier_cmd(cache, run_dir, minutes, threads, export, input_size, v
 def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_weight,
                     feature_weight, attribute_weight, judge_folder, init, lr) -> None:
     """Train the face VAE (encoder/decoder at 128x128)."""
-    from facedit.models import WEIGHTS, builtin
+    from facedit.models import WEIGHTS, builtin, vae_folder
     from facedit.models.classifier import AttributeClassifier, ClassifierConfig
     from facedit.models.store import load_model
     from facedit.models.vae import FaceVAE, VAEConfig
@@ -213,8 +213,7 @@ def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_we
                                  f"sha256 {digest}...)")
     model = None
     if init:
-        model = load_model(WEIGHTS / "vae" if init == "builtin" else Path(init), FaceVAE,
-                           VAEConfig)
+        model = load_model(vae_folder(init), FaceVAE, VAEConfig)
     model = train_vae(cache, run_dir, minutes=minutes, threads=threads, kl_weight=kl_weight,
                       grad_weight=grad_weight, lr=lr, judge=judge, model=model, init=init)
     if export:

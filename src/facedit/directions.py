@@ -209,12 +209,12 @@ def directions_folder(model_spec: str = "builtin") -> Path:
     """Where a model's directions live: beside the shipped or `builtin:FOLDER` weights, in a
     model folder that has a `directions` subfolder, else in facedit's per-model user folder, keyed
     by the model's file path (`facedit directions learn/import --model SPEC` write there)."""
-    from facedit.models import WEIGHTS
+    from facedit.models import vae_folder
     from facedit.paths import model_dir, model_key
 
     name, _, path = model_spec.partition(":")
     if name == "builtin":
-        return (Path(path) if path else WEIGHTS / "vae") / "directions"
+        return vae_folder(path) / "directions"
     path = path.split(",")[0]  # options do not change the model's latent space
     if path and (Path(path) / "directions" / "directions.json").is_file():
         return Path(path) / "directions"

@@ -7,6 +7,11 @@ from pathlib import Path
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 
 
+def vae_folder(path: str | None = None) -> Path:
+    """A VAE model folder: the shipped one for None, "" or "builtin", else `path`."""
+    return WEIGHTS / "vae" if path in (None, "", "builtin") else Path(path)
+
+
 @functools.lru_cache(maxsize=None)
 def builtin(name: str):
     """The shipped model `name` ("vae" or "classifier"), in eval mode on the CPU."""

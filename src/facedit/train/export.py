@@ -39,9 +39,9 @@ def _warm_start(init: str) -> dict:
     """What a warm-started run started from: another run's state.pt (its steps and seconds), or
     a model folder ('builtin': the shipped VAE) whose card gives its training's steps and total
     seconds (earlier warm starts included)."""
-    from facedit.models import WEIGHTS
+    from facedit.models import vae_folder
 
-    path = WEIGHTS / "vae" if init == "builtin" else Path(init)
+    path = vae_folder(init)
     if path.is_file():
         state = torch.load(path, map_location="cpu", weights_only=True)
         return {"from": init, "steps": int(state["step"]), "seconds": round(float(state["elapsed"]), 1)}
