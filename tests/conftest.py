@@ -2,7 +2,6 @@
 and unusual image files, and the location of ../shared/data (tests that need it skip without it)."""
 from __future__ import annotations
 
-import io
 import os
 import struct
 import zlib
@@ -11,12 +10,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
 from skimage import data
 
 from facedit.align import align
 from facedit.errors import ImageError, NoFaceError
 from facedit.faces import FaceDetector
+from helpers import encode
 
 SHARED_DATA = Path(os.environ.get("FACEDIT_SHARED_DATA")
                    or Path(__file__).resolve().parents[1].parent / "shared" / "data")
@@ -65,18 +64,10 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-def _encode(image: np.ndarray | Image.Image, fmt: str, **params) -> bytes:
-    """Encode an RGB array or PIL image with PIL."""
-    pil = image if isinstance(image, Image.Image) else Image.fromarray(image)
-    buffer = io.BytesIO()
-    pil.save(buffer, format=fmt, **params)
-    return buffer.getvalue()
-
-
 def _png_with_header_size(width: int, height: int) -> bytes:
     """A real small PNG whose IHDR claims `width` x `height` (CRC recomputed): a decompression
     bomb as far as the header goes."""
-    png = bytearray(_encode(np.zeros((8, 8, 3), np.uint8), "PNG"))
+    png = bytearray(encode(np.zeros((8, 8, 3), np.uint8), "PNG"))
     start = png.index(b"IHDR")
     png[start + 4:start + 12] = struct.pack(">II", width, height)
     png[start + 17:start + 21] = struct.pack(">I", zlib.crc32(bytes(png[start:start + 17])))
@@ -100,14 +91,14 @@ def _bad_bytes(name: str, astronaut: np.ndarray) -> bytes:
     if name == "text":
         return b"This is a shopping list, not a photograph.\n"
     if name == "truncated":
-        jpeg = _encode(astronaut, "JPEG", quality=90)
+        jpeg = encode(astronaut, "JPEG", quality=90)
         return jpeg[:len(jpeg) // 2]
     if name == "bomb":
         return _png_with_header_size(20000, 20000)
     if name == "tiny":
-        return _encode(cv2.resize(astronaut, (8, 8), interpolation=cv2.INTER_AREA), "PNG")
+        return encode(cv2.resize(astronaut, (8, 8), interpolation=cv2.INTER_AREA), "PNG")
     if name == "no_face":
-        return _encode(data.coffee(), "PNG")
+        return encode(data.coffee(), "PNG")
     raise KeyError(name)
 
 

@@ -5,7 +5,6 @@ layer layout, ngf = ndf = 16, latent 32); the model gets its directions as a kit
 by `facedit directions import hq_attr.pkl`."""
 from __future__ import annotations
 
-import io
 import json
 import pickle
 from pathlib import Path
@@ -20,6 +19,7 @@ from facedit.cli import main
 from facedit.data.sources import CELEBA_ATTRIBUTES
 from facedit.io import load_image, save_image
 from facedit.pipeline import synthetic
+from helpers import png_bytes, response_image
 from test_deepest import LATENT, _kit_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -253,16 +253,6 @@ def test_pipeline_outputs_are_the_kit_models_edits(pipeline_run, competition):
 
 # -- the server -----------------------------------------------------------------------------------
 
-def _png(image: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _image(response) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
-
-
 @pytest.fixture(scope="module")
 def client(kit, tmp_path_factory):
     pytest.importorskip("fastapi")
@@ -282,7 +272,7 @@ def client(kit, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def face_id(client, astronaut):
-    r = client.post("/v1/faces", files={"file": ("astronaut.png", _png(astronaut), "image/png")})
+    r = client.post("/v1/faces", files={"file": ("astronaut.png", png_bytes(astronaut), "image/png")})
     assert r.status_code == 200, r.text
     return r.json()["face_id"]
 
@@ -303,7 +293,7 @@ def test_server_renders_a_raw_edit_with_the_kit_model(client, face_id, astronaut
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "image/png"
     assert json.loads(r.headers["X-Facedit-Steps"]) == {"smiling": 2.5}
-    edited = _image(r)
+    edited = response_image(r)
     assert edited.shape == astronaut.shape and (edited != astronaut).any()
     far = np.zeros(astronaut.shape[:2], bool)
     far[400:, :] = True  # the body below the face stays exactly as it was
@@ -311,7 +301,7 @@ def test_server_renders_a_raw_edit_with_the_kit_model(client, face_id, astronaut
     crop = client.post(f"/v1/faces/{face_id}/render",
                        json={"strengths": {"smiling": 2.5}, "raw": True, "view": "crop",
                              "format": "png"})
-    assert crop.status_code == 200 and _image(crop).shape == (256, 256, 3)
+    assert crop.status_code == 200 and response_image(crop).shape == (256, 256, 3)
     # A calibrated target works too (the judge's curve along the kit's smile vector).
     cal = client.post(f"/v1/faces/{face_id}/render",
                       json={"strengths": {"smiling": 0.05}, "format": "jpeg"})
@@ -335,7 +325,7 @@ def test_server_mirror_gif_and_grid(client, face_id):
                        json={"frames": 3, "method": "latent", "format": "grid",
                              "view": "photo"})
     assert grid.status_code == 200 and grid.headers["content-type"] == "image/png"
-    assert _image(grid).shape[1] >= 3 * 256
+    assert response_image(grid).shape[1] >= 3 * 256
 
 
 def test_server_sweep_and_translation_with_the_kit_model(client, face_id, kit):

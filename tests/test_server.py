@@ -17,16 +17,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from facedit.server import ServerConfig, create_app  # noqa: E402
 from facedit.server.cache import FaceCache, FaceSession, UnknownFaceError  # noqa: E402
 from facedit.server.calibration import step_for_target  # noqa: E402
-
-
-def _png(image: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _image(response) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
+from helpers import png_bytes, response_image  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +43,7 @@ def client(editor, store_dir):
 
 @pytest.fixture(scope="module")
 def face_id(client, astronaut):
-    r = client.post("/v1/faces", files={"file": ("astronaut.png", _png(astronaut), "image/png")})
+    r = client.post("/v1/faces", files={"file": ("astronaut.png", png_bytes(astronaut), "image/png")})
     assert r.status_code == 200, r.text
     return r.json()["face_id"]
 
@@ -136,15 +127,15 @@ def test_upload_returns_face_and_readings(client, face_id, astronaut):
 def test_original_is_the_upload(client, face_id, astronaut):
     r = client.get(f"/v1/faces/{face_id}/original", params={"format": "png"})
     assert r.headers["content-type"] == "image/png"
-    assert np.array_equal(_image(r), astronaut)
+    assert np.array_equal(response_image(r), astronaut)
     crop = client.get(f"/v1/faces/{face_id}/original", params={"view": "crop", "format": "png"})
-    assert _image(crop).shape == (256, 256, 3)
+    assert response_image(crop).shape == (256, 256, 3)
 
 
 def test_render_empty_edit_is_the_photo(client, face_id, astronaut):
     r = client.post(f"/v1/faces/{face_id}/render", json={"format": "png"})
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
-    assert np.array_equal(_image(r), astronaut)
+    assert np.array_equal(response_image(r), astronaut)
 
 
 def test_render_calibrated_edit_changes_the_face_only(client, face_id, astronaut):
@@ -154,7 +145,7 @@ def test_render_calibrated_edit_changes_the_face_only(client, face_id, astronaut
     steps = json.loads(r.headers["x-facedit-steps"])
     expected = json.loads(r.headers["x-facedit-expected"])
     assert steps["smiling"] < 0 and "smiling" in expected
-    out = _image(r)
+    out = response_image(r)
     changed = np.abs(out.astype(int) - astronaut.astype(int)).sum(axis=2) > 0
     assert changed.any()
     ys, xs = np.nonzero(changed)
@@ -169,7 +160,7 @@ def test_render_raw_crop_jpeg_and_max_side(client, face_id):
                     json={"strengths": {"eyeglasses": 2.0}, "raw": True, "view": "crop",
                           "format": "jpeg", "max_side": 128})
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
-    assert _image(r).shape == (128, 128, 3)
+    assert response_image(r).shape == (128, 128, 3)
     assert json.loads(r.headers["x-facedit-steps"]) == {"eyeglasses": 2.0}
 
 
@@ -189,7 +180,7 @@ def test_sweep(client, face_id, fmt, media):
 def test_mirror_and_interpolate(client, face_id, astronaut):
     r = client.post(f"/v1/faces/{face_id}/mirror", json={"frames": 3, "format": "grid"})
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
-    flipped = _upload(client, _png(np.ascontiguousarray(astronaut[:, ::-1]))).json()["face_id"]
+    flipped = _upload(client, png_bytes(np.ascontiguousarray(astronaut[:, ::-1]))).json()["face_id"]
     r = client.post("/v1/interpolate", json={"face_from": face_id, "face_to": flipped,
                                              "frames": 3, "view": "photo"})
     assert r.status_code == 200 and r.headers["content-type"] == "image/gif"
@@ -197,7 +188,7 @@ def test_mirror_and_interpolate(client, face_id, astronaut):
 
 
 def test_delete_face(client, astronaut):
-    fid = _upload(client, _png(astronaut)).json()["face_id"]
+    fid = _upload(client, png_bytes(astronaut)).json()["face_id"]
     assert client.delete(f"/v1/faces/{fid}").status_code == 204
     assert client.get(f"/v1/faces/{fid}").status_code == 404
 
@@ -240,7 +231,7 @@ def test_oversized_upload_is_413(client):
 
 def test_oversized_pixel_count_is_413(client):
     big = np.zeros((2100, 2100, 3), np.uint8)  # 4.4 MP, a small PNG file
-    r = _upload(client, _png(big))
+    r = _upload(client, png_bytes(big))
     assert r.status_code == 413 and "megapixels" in r.json()["error"]
 
 
@@ -324,7 +315,7 @@ def test_bad_face_id_and_frames_are_422(client, face_id):
 
 def test_cache_drops_the_least_recently_used(editor, astronaut):
     with TestClient(create_app(editor, ServerConfig(cache_faces=2))) as small:
-        ids = [_upload(small, _png(astronaut)).json()["face_id"] for _ in range(3)]
+        ids = [_upload(small, png_bytes(astronaut)).json()["face_id"] for _ in range(3)]
         assert small.get(f"/v1/faces/{ids[0]}").status_code == 404  # the oldest left
         assert all(small.get(f"/v1/faces/{i}").status_code == 200 for i in ids[1:])
         assert small.get("/v1/health").json()["faces_cached"] == 2
@@ -379,7 +370,7 @@ def test_calibrated_render_reaches_its_target_on_the_judge(client, editor, face_
                     json={"strengths": {"male": 0.5}, "view": "crop", "format": "png"})
     assert r.status_code == 200
     expected = json.loads(r.headers["x-facedit-expected"])["male"]
-    crop = _image(r)
+    crop = response_image(r)
     small = np.asarray(Image.fromarray(crop).resize((editor.model.size,) * 2, Image.BOX))
     judged = float(editor.judge.value(small[None], "Male")[0])
     assert abs(expected - 0.5) < 0.05 or abs(expected - 0.5) < abs(judged - 0.5) + 0.05

@@ -87,20 +87,38 @@ def test_judge_loss_is_zero_on_a_perfect_reconstruction_and_trains_only_the_vae(
     assert all(p.grad is None for p in classifier.parameters())  # the judge stays frozen
 
 
+def test_judge_shift_rolls_both_images_together():
+    from facedit.models.classifier import AttributeClassifier
+    from facedit.train.vae import JudgeLoss
+
+    torch.manual_seed(0)
+    judge = JudgeLoss(AttributeClassifier(TINY_CLF), feature_weight=1.0, attribute_weight=1.0,
+                      shift=3)
+    target = torch.rand(2, 3, 32, 32)
+    for _ in range(5):  # whatever the offset, a perfect reconstruction costs nothing
+        assert judge(target.clone(), target)["features"].item() == pytest.approx(0.0, abs=1e-6)
+    recon = (target + 0.3 * torch.randn_like(target)).clamp(0, 1)
+    seen = {round(judge(recon, target)["features"].item(), 6) for _ in range(12)}
+    assert len(seen) > 1  # the classifier sees the pair at different offsets
+    judge.shift = 0
+    assert len({round(judge(recon, target)["features"].item(), 6) for _ in range(3)}) == 1
+
+
 def test_vae_fine_tunes_with_the_judge_terms_and_records_them(tiny_set, tmp_path):
     from facedit.models.classifier import AttributeClassifier
     from facedit.train.vae import JudgeLoss, train_vae
 
     start = FaceVAE(TINY_VAE)
     before = {k: v.clone() for k, v in start.state_dict().items()}
-    judge = JudgeLoss(AttributeClassifier(TINY_CLF), feature_weight=0.1, attribute_weight=1.0)
+    judge = JudgeLoss(AttributeClassifier(TINY_CLF), feature_weight=0.1, attribute_weight=1.0,
+                      shift=2)
     run = tmp_path / "vae_judge"
     train_vae(tiny_set, run, minutes=10, batch=16, max_steps=6, log_every=2, config=TINY_VAE,
               model=start, judge=judge, init="test start")
     assert set(_losses(run, "attributes")) and set(_losses(run, "features"))
     options = json.loads((run / "options.json").read_text())
     assert options["attribute_weight"] == 1.0 and options["init"] == "test start"
-    assert options["judge"] == "an attribute classifier"
+    assert options["judge"] == "an attribute classifier" and options["judge_shift"] == 2
     after = start.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)  # the given model trained
 

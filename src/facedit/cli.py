@@ -187,12 +187,17 @@ def train_classifier_cmd(cache, run_dir, minutes, threads, export, input_size, v
                    "reconstruction must match those on the input.")
 @click.option("--judge", "judge_folder", type=click.Path(path_type=Path), default=None,
               help="Classifier folder for those terms [default: the shipped classifier].")
+@click.option("--judge-shift", type=int, default=0, show_default=True,
+              help="Roll the reconstruction and the photo together by up to this many pixels "
+                   "before the classifier's terms, so the decoder cannot hide a fixed pattern "
+                   "from them.")
 @click.option("--init", default=None,
               help="Fine-tune a trained model instead of starting from scratch: 'builtin' (the "
                    "shipped VAE) or a model folder.")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_weight,
-                    feature_weight, attribute_weight, judge_folder, init, lr) -> None:
+                    feature_weight, attribute_weight, judge_folder, judge_shift, init,
+                    lr) -> None:
     """Train the face VAE (encoder/decoder at 128x128)."""
     from facedit.models import WEIGHTS, builtin, vae_folder
     from facedit.models.classifier import AttributeClassifier, ClassifierConfig
@@ -210,7 +215,7 @@ def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_we
         digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
         judge = JudgeLoss(classifier, feature_weight, attribute_weight,
                           source=f"{judge_folder or 'the shipped classifier'} (model.safetensors "
-                                 f"sha256 {digest}...)")
+                                 f"sha256 {digest}...)", shift=judge_shift)
     model = None
     if init:
         model = load_model(vae_folder(init), FaceVAE, VAEConfig)
