@@ -333,3 +333,46 @@ def test_w_space_commands_refuse_other_models_in_one_line(args, tmp_path, monkey
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert "is not a StyleGAN2 model" in result.output and "Traceback" not in result.output
+
+
+class _LineBackend:
+    """A stand-in generator whose rendered crop shows how far W lies along one hidden axis."""
+    name, n_latent, style_dim = "line", 4, 6
+    axis = np.array([0.6, 0.8, 0, 0, 0, 0])
+
+    def sample_w(self, n, seed, truncation=1.0):
+        return np.random.default_rng(seed).normal(size=(n, self.style_dim)).astype(np.float32)
+
+    def w_to_latents(self, w):
+        return np.repeat(w[:, None], self.n_latent, 1).reshape(len(w), -1)
+
+    def decode(self, latents):
+        w = latents.reshape(len(latents), self.n_latent, self.style_dim)[:, 0]
+        return np.broadcast_to((128 + 40 * (w @ self.axis))[:, None, None, None],
+                               (len(w), 8, 8, 3)).copy()
+
+
+class _LineJudge:
+    attributes = ["Smiling"]
+
+    def score(self, crops):
+        t = (crops[:, 0, 0, 0].astype(np.float64) - 128) / 40
+        return 1 / (1 + np.exp(-4 * t))[:, None], 30 + 10 * t
+
+
+def test_learned_w_directions_step_by_the_class_gap():
+    from facedit.stylegan_directions import learn_w_directions
+
+    backend = _LineBackend()
+    d = learn_w_directions(backend, _LineJudge(), samples=400, ratio=0.2)
+    unit = d["smiling"].reshape(backend.n_latent, backend.style_dim)[0]
+    assert abs(unit / np.linalg.norm(unit) @ backend.axis) > 0.95  # the hidden axis, found
+    w = backend.sample_w(400, 0)
+    s = w @ backend.axis  # the judge's reading is monotone in s: present where s >= 0
+    gap = w[s >= 0].mean(axis=0) @ backend.axis - w[s < 0].mean(axis=0) @ backend.axis
+    meta = d.meta["smiling"]
+    assert meta["scale_from"] == "class gap"
+    assert meta["scale"] == pytest.approx(gap * np.sqrt(backend.n_latent), rel=0.1)
+    # Step 1 moves each layer's W by the gap between faces with and without the attribute.
+    step = d.step("smiling").reshape(backend.n_latent, backend.style_dim)
+    assert abs(step[0] @ backend.axis) == pytest.approx(gap, rel=0.1)

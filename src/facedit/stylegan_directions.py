@@ -11,9 +11,12 @@
   them with facedit's judge, fit a linear boundary between the most and the least likely faces
   of each attribute (`learn_w_directions`).
 
-A direction's `scale` is the standard deviation of sampled W codes along it (times
-sqrt(n_latent), since the W+ vector spreads a unit W direction over the layers), so raw steps
-mean the same as for facedit's other models: standard deviations of the model's own codes.
+A direction's `scale` (the latent move of raw step 1) is, as for facedit's own model, the class
+gap: how far apart the mean codes of faces with and without the attribute lie along it, here
+faces the judge reads as having it (probability >= 0.5; age: over 40 vs under 30) or not. Where
+no such split exists (anycost-gan's boundaries come without faces), it is the standard deviation
+of sampled W codes along the direction. Both are multiplied by sqrt(n_latent), since the W+
+vector spreads a unit W direction over the layers.
 """
 from __future__ import annotations
 
@@ -68,6 +71,18 @@ def w_scales(backend, w_vectors: np.ndarray, n: int = 2000, seed: int = 1) -> np
     return (w @ unit.T).std(axis=0) * np.sqrt(backend.n_latent)
 
 
+def class_gap(w: np.ndarray, present: np.ndarray, absent: np.ndarray, w_vector: np.ndarray,
+              n_latent: int, minimum: int = 5) -> float | None:
+    """The W+ scale of a W direction from labelled samples: the distance between the mean W
+    codes of the `present` and the `absent` faces along it, times sqrt(n_latent); None when
+    either group has fewer than `minimum` faces."""
+    if present.sum() < minimum or absent.sum() < minimum:
+        return None
+    unit = np.asarray(w_vector, np.float64) / np.linalg.norm(w_vector)
+    gap = abs((w[present].mean(axis=0) - w[absent].mean(axis=0)) @ unit)
+    return float(gap * np.sqrt(n_latent))
+
+
 def boundary_directions(boundaries: dict[str, np.ndarray], backend) -> DirectionSet:
     """A `DirectionSet` over the backend's W+ from anycost-gan's boundaries."""
     labels = sorted(boundaries, key=CELEBA_ATTRIBUTES.index)
@@ -77,7 +92,7 @@ def boundary_directions(boundaries: dict[str, np.ndarray], backend) -> Direction
                          f"{backend.style_dim}")
     scales = w_scales(backend, w)
     meta = {k.lower(): {"method": "anycost-boundary", "label": k, "space": "w",
-                        "scale": float(s)} for k, s in zip(labels, scales)}
+                        "scale": float(s), "scale_from": "std"} for k, s in zip(labels, scales)}
     return DirectionSet([k.lower() for k in labels], tile_w(w, backend.n_latent), meta,
                         {"source": "anycost-gan boundaries", "model": backend.name})
 
@@ -161,7 +176,11 @@ def learn_w_directions(backend, judge, samples: int = 2000, ratio: float = 0.1,
     if not names:
         raise ConfigError("no attribute separated the sampled faces; sample more faces")
     w_vectors = np.stack(vectors)
-    for name, scale in zip(names, w_scales(backend, w_vectors)):
-        meta[name]["scale"] = float(scale)
+    for name, vector, spread in zip(names, w_vectors, w_scales(backend, w_vectors)):
+        s = table[meta[name]["label"]]
+        present, absent = (s > 40, s < 30) if name == "age" else (s >= 0.5, s < 0.5)
+        gap = class_gap(w, present, absent, vector, backend.n_latent)
+        meta[name].update(scale=float(spread) if gap is None else gap,
+                          scale_from="std" if gap is None else "class gap")
     return DirectionSet(names, tile_w(w_vectors, backend.n_latent), meta,
                         {"source": "facedit learn-w", "model": backend.name})
