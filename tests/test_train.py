@@ -143,6 +143,23 @@ def test_export_of_a_fine_tuned_vae_counts_the_run_it_started_from(tiny_set, tmp
         card["training"]["seconds"] + start["seconds"], abs=0.2)
 
 
+def test_export_counts_every_run_of_a_chain_of_warm_starts(tiny_set, tmp_path):
+    from facedit.train.classifier import train_classifier
+    from facedit.train.export import export_classifier
+
+    runs, init = [tmp_path / "a", tmp_path / "b", tmp_path / "c"], None
+    for run, steps in zip(runs, (3, 2, 1)):
+        model = train_classifier(tiny_set, run, minutes=10, batch=16, max_steps=steps,
+                                 log_every=1, config=TINY_CLF, init=init)
+        init = run / "state.pt"
+    card = export_classifier(model, tiny_set, runs[2], tmp_path / "model")
+    seconds = [float(torch.load(r / "state.pt", weights_only=True)["elapsed"]) for r in runs]
+    training = card["training"]
+    assert training["warm_start"]["steps"] == 2
+    assert training["warm_start"]["warm_start"]["steps"] == 3  # the run before that one, too
+    assert training["total_seconds"] == pytest.approx(sum(seconds), abs=0.3)
+
+
 def test_classifier_training_learns_the_attribute(tiny_set, tmp_path):
     from facedit.data.dataset import PreparedSet
     from facedit.train.classifier import evaluate, train_classifier

@@ -28,7 +28,8 @@ def _run_facts(cache: Path, run_dir: Path) -> dict:
         start = _warm_start(options["init"])
         warm = {"warm_start": start}
         if "seconds" in start:
-            warm["total_seconds"] = round(float(state["elapsed"]) + start["seconds"], 1)
+            warm["total_seconds"] = round(float(state["elapsed"]) +
+                                          start.get("total_seconds", start["seconds"]), 1)
     return {"data": PreparedSet.summary(cache), "training": {**warm,
         "options": options, "steps": int(state["step"]), "epochs_completed": int(state["epoch"]),
         "seconds": round(float(state["elapsed"]), 1), "machine": "2-core CPU (AVX, no AVX2)",
@@ -36,15 +37,26 @@ def _run_facts(cache: Path, run_dir: Path) -> dict:
 
 
 def _warm_start(init: str) -> dict:
-    """What a warm-started run started from: another run's state.pt (its steps and seconds), or
-    a model folder ('builtin': the shipped VAE) whose card gives its training's steps and total
-    seconds (earlier warm starts included)."""
+    """What a warm-started run started from: another run's state.pt (its steps and seconds, and
+    the run that one started from, if any: `total_seconds` counts the whole chain), or a model
+    folder ('builtin': the shipped VAE) whose card gives its training's steps and total seconds
+    (earlier warm starts included)."""
     from facedit.models import vae_folder
 
     path = vae_folder(init)
     if path.is_file():
         state = torch.load(path, map_location="cpu", weights_only=True)
-        return {"from": init, "steps": int(state["step"]), "seconds": round(float(state["elapsed"]), 1)}
+        out = {"from": init, "steps": int(state["step"]),
+               "seconds": round(float(state["elapsed"]), 1)}
+        options = path.parent / "options.json"
+        earlier = json.loads(options.read_text()).get("init") if options.is_file() else None
+        if earlier:
+            before = _warm_start(earlier)
+            out["warm_start"] = before
+            if "seconds" in before:
+                out["total_seconds"] = round(out["seconds"] + before.get("total_seconds",
+                                                                         before["seconds"]), 1)
+        return out
     card = path / "model_card.json"
     if card.is_file():
         training = json.loads(card.read_text()).get("training", {})
