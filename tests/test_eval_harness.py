@@ -147,3 +147,20 @@ def test_bad_options_are_one_line_errors(tmp_path, folder, editor):
                                        str(tmp_path / "cli")])
     assert result.exit_code == 2
     assert "unknown attribute 'frobnicate'" in result.output
+
+
+def test_realism_by_group_names_the_group_that_moved():
+    from facedit.eval.harness import REALISM_GROUPS, realism_by_group
+    from facedit.eval.metrics import feature_groups
+
+    shape, colour, stats = feature_groups()
+    rng = np.random.default_rng(0)
+    ref, ins, out = (rng.normal(size=(120, shape + colour + stats)) for _ in range(3))
+    ins[:, shape:shape + colour] += 1.0  # the inputs differ from the references in colour
+    out[:, shape:shape + colour] += 0.1  # the edit fixed most of the colour ...
+    out[:, :shape] += 1.0  # ... and broke the edges
+    ratios = realism_by_group(out, ins, ref)
+    assert list(ratios) == list(REALISM_GROUPS)
+    assert ratios["colour layout"] < 0.3
+    assert ratios["shape (HOG)"] > 3
+    assert realism_by_group(out[:, :10], ins[:, :10], ref[:, :10]) is None

@@ -41,9 +41,9 @@ from facedit.align import detect_and_align, warp_mask_to_photo, warp_to_crop
 from facedit.errors import ConfigError, FaceditError, NoFaceError
 from facedit.eval.identity import DLIB_SAME_PERSON, cosine_similarity, load_identity
 from facedit.eval.methods import MethodOutput, get_methods, strengths_for
-from facedit.eval.metrics import (FeatureSpace, asymmetry, attribute_dependency, flip_rates,
-                                  frechet_distance, psnr, realism_ratio, region_features,
-                                  seam_score, ssim_masked, success_rate)
+from facedit.eval.metrics import (FeatureSpace, asymmetry, attribute_dependency, feature_groups,
+                                  flip_rates, frechet_distance, psnr, realism_ratio,
+                                  region_features, seam_score, ssim_masked, success_rate)
 from facedit.eval.probe import Probe, train_probe
 from facedit.eval.tasks import (Photo, Task, celeba_photos, folder_photos, is_shared_data,
                                 parse_edits, select)
@@ -300,7 +300,30 @@ def realism_of(space: FeatureSpace | None, feats_out, feats_in, feats_ref) -> di
     return {"fd_outputs_vs_real": fd_out, "fd_inputs_vs_real": fd_in,
             "ratio": _num(realism_ratio(fd_out, fd_in)), "real_faces": len(feats_ref),
             "fd_real_half_vs_half": frechet_distance(space(feats_ref[::2]),
-                                                     space(feats_ref[1::2]))}
+                                                     space(feats_ref[1::2])),
+            "ratio_by_group": realism_by_group(out, feats_in, feats_ref)}
+
+
+REALISM_GROUPS = ("shape (HOG)", "colour layout", "colour and sharpness statistics")
+
+
+def realism_by_group(feats_out, feats_in, feats_ref) -> dict | None:
+    """The realism ratio of each group of `region_features` on its own (each fitted and
+    projected like the whole): which part of the region (its edges, its colours, its sharpness)
+    takes the outputs away from real faces. None for features of another layout."""
+    groups = feature_groups()
+    if np.shape(feats_ref)[1] != sum(groups):
+        return None
+    out, ins, ref = (np.asarray(f, np.float64) for f in (feats_out, feats_in, feats_ref))
+    ratios, start = {}, 0
+    for name, width in zip(REALISM_GROUPS, groups):
+        cols = slice(start, start + width)
+        start += width
+        space = FeatureSpace.fit(np.concatenate([ref[:, cols], ins[:, cols]]),
+                                 dims=min(FEATURE_DIMS, width), groups=(width,))
+        ratios[name] = _num(realism_ratio(frechet_distance(space(out[:, cols]), space(ref[:, cols])),
+                                          frechet_distance(space(ins[:, cols]), space(ref[:, cols]))))
+    return ratios
 
 
 def _identity_stats(cos, dist) -> dict | None:

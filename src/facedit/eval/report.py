@@ -234,12 +234,26 @@ def probe_notes(report: dict) -> list[str]:
     return notes
 
 
+def realism_notes(report: dict) -> list[str]:
+    """One line per task and method whose realism has a per-group breakdown: which features
+    (edges, colour layout, colour and sharpness statistics) keep the region from looking real."""
+    notes = []
+    for task, per in report["results"].items():
+        for m, r in per.items():
+            groups = (r.get("realism") or {}).get("ratio_by_group")
+            if groups:
+                parts = ", ".join(f"{g} {_fmt(v)}" for g, v in groups.items())
+                notes.append(f"{task} / {m}: realism by feature group: {parts}")
+    return notes
+
+
 def markdown_table(report: dict) -> str:
-    """The headline table in markdown, followed by the probes' validation balanced accuracy."""
+    """The headline table in markdown, followed by the probes' validation balanced accuracy and
+    the realism breakdowns."""
     head = ["task", "method", "n", *HEADLINE]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in headline_rows(report)]
-    notes = probe_notes(report)
+    notes = probe_notes(report) + realism_notes(report)
     if notes:
         lines += ["", *(f"- {n}" for n in notes)]
     return "\n".join(lines)
@@ -283,8 +297,8 @@ def write_html(report: dict, out_dir: Path, grids: dict) -> Path:
     skipped_html = ("<ul>" + "".join(f"<li>{e(k)}: {e(v)}</li>" for k, v in skipped.items())
                     + "</ul>") if skipped else "<p>none</p>"
     methods = "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in report["methods"].items())
-    notes = probe_notes(report)
-    probe_html = ("<ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>") if notes else ""
+    notes = probe_notes(report) + realism_notes(report)
+    notes_html = ("<ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>") if notes else ""
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>facedit evaluation</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}}
@@ -296,7 +310,7 @@ Judge: {e(report['judge'])}. Probe: {e(report['probe'])}.
 Identity model: {e(str(report['identity_model']))}.
 Run time {report['minutes']} min, peak memory {report['peak_rss_mib']} MiB.</p>
 <ul>{methods}</ul>
-<h2>Headline figures</h2>{table}{probe_html}
+<h2>Headline figures</h2>{table}{notes_html}
 <p>success: share of outputs the judge reads as the target (mirror: asymmetry at most halved);
 identity: median cosine similarity (in brackets: the share dlib's rule, distance below 0.6,
 calls the same person); max flip: the other attributes' largest flip rate;
