@@ -10,7 +10,10 @@ variance of the Laplacian of the reconstructions over that of the originals (1.0
 photos; a blurry model scores well below); and attribute agreement: the share of the judge's 40
 decisions (facedit's shipped classifier) that are the same on the reconstruction as on the photo
 (what an edit in the latent space can build on: an attribute the reconstruction loses cannot be
-edited). The astronaut's reconstructions go to
+edited); and the fixed pattern: the RMS (0-255 levels) of the mean, over all the faces, of the
+fine detail (high-pass) of reconstruction minus photo. Errors that depend on the face average
+out; a texture the decoder paints at the same place on every face (a grid) does not. Its map
+goes to outputs/ beside the faces grid. The astronaut's reconstructions go to
 docs/reconstruction_astronaut.png; a grid of test faces goes to outputs/ (git-ignored: dataset
 faces never enter the repository).
 """
@@ -30,6 +33,13 @@ def sharpness(images: np.ndarray) -> float:
     """Mean variance of the Laplacian of the grey (N, S, S, 3) uint8 images."""
     return float(np.mean([cv2.Laplacian(cv2.cvtColor(im, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()
                           for im in images]))
+
+
+def fixed_pattern_map(rec: np.ndarray, images: np.ndarray, sigma: float = 1.5) -> np.ndarray:
+    """The mean over faces of the high-pass (minus a Gaussian blur of `sigma` px) of the error
+    rec - images, (S, S) grey levels: what the decoder gets wrong the same way on every face."""
+    err = rec.astype(np.float32).mean(axis=3) - images.astype(np.float32).mean(axis=3)
+    return np.mean([e - cv2.GaussianBlur(e, (0, 0), sigma) for e in err], axis=0)
 
 
 def reconstruct(backend, images: np.ndarray, batch: int = 50) -> np.ndarray:
@@ -55,6 +65,8 @@ def measure(backend, images: np.ndarray, judge) -> tuple[dict, np.ndarray]:
     return {"psnr_db": round(scores["psnr_db"], 2), "ssim": round(scores["ssim"], 4),
             "sharpness_vs_photos": round(sharpness(rec) / sharpness(images), 3),
             "attribute_agreement": round(attribute_agreement(judge, rec, images), 4),
+            "fixed_pattern_rms": round(float(np.sqrt(np.mean(
+                fixed_pattern_map(rec, images) ** 2))), 3),
             "ms_per_face": round(1000 * seconds / len(images), 1)}, rec
 
 
@@ -101,7 +113,7 @@ def main() -> None:
     face = detect_and_align(astronaut(), FaceDetector(), 128, False, "astronaut")[0].crop
     models = dict(m.split("=", 1) for m in args.model) or {"facedit": "builtin"}
     judge = Judge()
-    results, astro_row, faces_rows = {}, [face], [images[:8]]
+    results, astro_row, faces_rows, patterns = {}, [face], [images[:8]], []
     for name, spec in models.items():
         backend = load_backend(spec)
         metrics, rec = measure(backend, images, judge)
@@ -109,7 +121,11 @@ def main() -> None:
         print(name, results[name], flush=True)
         astro_row.append(reconstruct(backend, face[None])[0])
         faces_rows.append(rec[:8])
+        patterns.append(np.clip(128 + 8 * fixed_pattern_map(rec, images), 0, 255).astype(np.uint8))
     labels = ["photo"] + list(models)
+    pattern_grid = args.faces_grid.with_name(args.faces_grid.stem + "_fixed_pattern.png")
+    save_grid(pattern_grid, [np.repeat(m[:, :, None], 3, 2) for m in patterns],
+              labels=list(models), cell=256)
     save_grid(args.astronaut_grid, astro_row, labels=labels, cell=192)
     frames = [im for k in range(8) for im in (row[k] for row in faces_rows)]
     save_grid(args.faces_grid, frames, columns=len(faces_rows), cell=128,
@@ -119,7 +135,8 @@ def main() -> None:
               "split": "prepared test split, CelebA crops (people never seen in training)",
               "faces": len(images), "models": results}
     args.out.write_text(json.dumps(report, indent=1))
-    print(f"results: {args.out}; grids: {args.astronaut_grid}, {args.faces_grid}")
+    print(f"results: {args.out}; grids: {args.astronaut_grid}, {args.faces_grid}, "
+          f"{pattern_grid}")
 
 
 if __name__ == "__main__":
