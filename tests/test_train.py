@@ -87,6 +87,18 @@ def test_judge_loss_is_zero_on_a_perfect_reconstruction_and_trains_only_the_vae(
     assert all(p.grad is None for p in classifier.parameters())  # the judge stays frozen
 
 
+def test_fixed_pattern_singles_out_a_texture_painted_on_every_face():
+    from facedit.train.vae import fixed_pattern
+
+    torch.manual_seed(0)
+    target = torch.rand(32, 3, 32, 32)
+    assert fixed_pattern(target.clone(), target).item() == pytest.approx(0.0, abs=1e-7)
+    grid = torch.zeros(1, 3, 32, 32)
+    grid[..., ::4, :] = 0.1  # the same faint stripes on every face
+    noise = 0.1 * (torch.rand_like(target) < 0.25)  # as much error, at random places
+    assert fixed_pattern(target + grid, target) > 3 * fixed_pattern(target + noise, target)
+
+
 def test_judge_shift_rolls_both_images_together():
     from facedit.models.classifier import AttributeClassifier
     from facedit.train.vae import JudgeLoss
@@ -114,11 +126,13 @@ def test_vae_fine_tunes_with_the_judge_terms_and_records_them(tiny_set, tmp_path
                       shift=2)
     run = tmp_path / "vae_judge"
     train_vae(tiny_set, run, minutes=10, batch=16, max_steps=6, log_every=2, config=TINY_VAE,
-              model=start, judge=judge, init="test start")
+              model=start, judge=judge, init="test start", pattern_weight=2.0)
     assert set(_losses(run, "attributes")) and set(_losses(run, "features"))
+    assert set(_losses(run, "pattern"))
     options = json.loads((run / "options.json").read_text())
     assert options["attribute_weight"] == 1.0 and options["init"] == "test start"
     assert options["judge"] == "an attribute classifier" and options["judge_shift"] == 2
+    assert options["pattern_weight"] == 2.0
     after = start.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)  # the given model trained
 

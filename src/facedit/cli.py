@@ -187,6 +187,9 @@ def train_classifier_cmd(cache, run_dir, minutes, threads, export, input_size, v
                    "reconstruction must match those on the input.")
 @click.option("--judge", "judge_folder", type=click.Path(path_type=Path), default=None,
               help="Classifier folder for those terms [default: the shipped classifier].")
+@click.option("--pattern-weight", type=float, default=0.0, show_default=True,
+              help="Weight of the fixed-pattern term: the error's fine detail that is the same "
+                   "on every face of a batch (a texture the decoder paints everywhere).")
 @click.option("--judge-shift", type=int, default=0, show_default=True,
               help="Roll the reconstruction and the photo together by up to this many pixels "
                    "before the classifier's terms, so the decoder cannot hide a fixed pattern "
@@ -196,8 +199,8 @@ def train_classifier_cmd(cache, run_dir, minutes, threads, export, input_size, v
                    "shipped VAE) or a model folder.")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_weight,
-                    feature_weight, attribute_weight, judge_folder, judge_shift, init,
-                    lr) -> None:
+                    pattern_weight, feature_weight, attribute_weight, judge_folder, judge_shift,
+                    init, lr) -> None:
     """Train the face VAE (encoder/decoder at 128x128)."""
     from facedit.models import WEIGHTS, builtin, vae_folder
     from facedit.models.classifier import AttributeClassifier, ClassifierConfig
@@ -220,7 +223,8 @@ def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_we
     if init:
         model = load_model(vae_folder(init), FaceVAE, VAEConfig)
     model = train_vae(cache, run_dir, minutes=minutes, threads=threads, kl_weight=kl_weight,
-                      grad_weight=grad_weight, lr=lr, judge=judge, model=model, init=init)
+                      grad_weight=grad_weight, pattern_weight=pattern_weight, lr=lr, judge=judge,
+                      model=model, init=init)
     if export:
         card = export_vae(model, cache, run_dir, export)
         click.echo(json.dumps(card["metrics"], indent=1))

@@ -7,8 +7,10 @@ number of pixel values. Optionally, a frozen attribute classifier adds two terms
 `feature_weight` x the L1 distance of its feature maps (a perceptual loss: details the classifier
 needs, which pixel losses average away) and `attribute_weight` x the KL divergence of its attribute
 verdicts (a reconstruction must keep the smile, the glasses, the sex and the age the classifier
-saw, so the latent has to carry them). A grid of validation reconstructions and random samples is
-written each epoch.
+saw, so the latent has to carry them). `pattern_weight` x the fixed pattern (`fixed_pattern`):
+the part of the error's fine detail that is the same on every face of the batch - a texture the
+decoder paints everywhere (a grid), which no per-face loss singles out. A grid of validation
+reconstructions and random samples is written each epoch.
 """
 from __future__ import annotations
 
@@ -35,6 +37,25 @@ def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
 
 
+def high_pass(x: torch.Tensor, sigma: float = 1.5) -> torch.Tensor:
+    """x minus its Gaussian blur (per channel, reflected borders): the fine detail. (B, C, H, W)"""
+    r = int(3 * sigma + 0.5)
+    t = torch.arange(-r, r + 1, dtype=x.dtype)
+    g = torch.exp(-t ** 2 / (2 * sigma ** 2))
+    g = g / g.sum()
+    c = x.shape[1]
+    blur = torch.nn.functional.pad(x, (r, r, r, r), mode="reflect")
+    blur = torch.nn.functional.conv2d(blur, g.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    blur = torch.nn.functional.conv2d(blur, g.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+    return x - blur
+
+
+def fixed_pattern(recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean absolute value of the batch mean of the error's fine detail. Errors that depend on
+    the face average out over the batch; a pattern the decoder paints on every face does not."""
+    return high_pass(recon - target).mean(dim=0).abs().mean()
+
+
 def kit_loss(recon, target, mu, logvar, **_) -> dict:
     """The second source's loss: binary cross-entropy summed over pixels plus the full KL."""
     values = target[0].numel()
@@ -46,7 +67,7 @@ def kit_loss(recon, target, mu, logvar, **_) -> dict:
 
 
 def vae_loss(recon, target, mu, logvar, kl_weight: float, grad_weight: float,
-             judge: "JudgeLoss | None" = None) -> dict:
+             judge: "JudgeLoss | None" = None, pattern_weight: float = 0.0) -> dict:
     values = target[0].numel()
     l1 = (recon - target).abs().flatten(1).sum(1)
     (rx, ry), (tx, ty) = image_gradients(recon), image_gradients(target)
@@ -54,6 +75,9 @@ def vae_loss(recon, target, mu, logvar, kl_weight: float, grad_weight: float,
     kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
     total = (l1 + grad_weight * grad + kl_weight * kl).mean() / values
     out = {"l1": l1.mean() / values, "grad": grad.mean() / values, "kl": kl.mean()}
+    if pattern_weight:
+        out["pattern"] = fixed_pattern(recon, target)
+        total = total + pattern_weight * out["pattern"]
     if judge is not None:
         terms = judge(recon, target)
         total = total + judge.feature_weight * terms["features"] + \
@@ -104,6 +128,7 @@ class JudgeLoss:
 
 def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32,
               lr: float = 1e-3, kl_weight: float = 0.05, grad_weight: float = 0.5,
+              pattern_weight: float = 0.0,
               threads: int = 1, seed: int = 0, max_steps: int | None = None,
               log_every: int = 20, config: VAEConfig = VAEConfig(),
               sources: tuple[str, ...] = CELEBA_SOURCES, model: torch.nn.Module | None = None,
@@ -116,7 +141,8 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     run = Run(run_dir, dict(kind="vae", cache=str(cache), minutes=minutes, batch=batch, lr=lr,
-                            kl_weight=kl_weight, grad_weight=grad_weight, threads=threads,
+                            kl_weight=kl_weight, grad_weight=grad_weight,
+                            pattern_weight=pattern_weight, threads=threads,
                             seed=seed, config=(model.config if model is not None else
                                                config).to_dict(), sources=sources, loss=loss,
                             feature_weight=judge.feature_weight if judge else 0.0,
@@ -151,8 +177,9 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
                     g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
             x = to_tensor(train.images[idx], flip=rng.random(len(idx)) < 0.5)
             recon, mu, logvar = model(x)
+            extra = {"judge": judge, "pattern_weight": pattern_weight} if loss == "facedit" else {}
             losses = loss_fn(recon, x, mu, logvar, kl_weight=kl_weight, grad_weight=grad_weight,
-                             **({"judge": judge} if judge is not None else {}))
+                             **extra)
             opt.zero_grad(set_to_none=True)
             losses["loss"].backward()
             opt.step()
