@@ -192,8 +192,7 @@ def train_classifier_cmd(cache, run_dir, minutes, threads, export, input_size, v
                    "on every face of a batch (a texture the decoder paints everywhere).")
 @click.option("--judge-shift", type=int, default=0, show_default=True,
               help="Roll the reconstruction and the photo together by up to this many pixels "
-                   "before the classifier's terms, so the decoder cannot hide a fixed pattern "
-                   "from them.")
+                   "before the classifier's terms.")
 @click.option("--init", default=None,
               help="Fine-tune a trained model instead of starting from scratch: 'builtin' (the "
                    "shipped VAE) or a model folder.")

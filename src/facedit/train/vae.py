@@ -95,9 +95,9 @@ class JudgeLoss:
     0 when the reconstruction reads exactly as the target does.
 
     shift: both images are rolled by the same random offset of up to `shift` pixels per axis
-    before the classifier sees them. A classifier that strides and resamples is blind to some
-    patterns at fixed positions; without the jitter a decoder learns to paint such a pattern (a
-    faint grid) that lowers the feature distance without looking any more like the photo.
+    before the classifier sees them, so no pattern at a fixed position can hide in its strides.
+    Measured: it does not remove the faint grid the terms leave in decodings (the fixed pattern
+    stays; benchmarks/results_reconstruction_finetune.json) - `fixed_pattern` does.
     """
 
     def __init__(self, classifier: torch.nn.Module, feature_weight: float,
