@@ -23,3 +23,15 @@ def png_bytes(image: np.ndarray) -> bytes:
 def response_image(response) -> np.ndarray:
     """The RGB pixels of an HTTP response's image body."""
     return np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
+
+
+def upload(client, data: bytes, name: str = "photo.png"):
+    """POST image bytes to the server's /v1/faces; the response."""
+    return client.post("/v1/faces", files={"file": (name, data, "image/png")})
+
+
+def upload_face(client, image: np.ndarray) -> str:
+    """Upload an RGB image that has a face; its face id (the upload must succeed)."""
+    r = upload(client, png_bytes(image), "face.png")
+    assert r.status_code == 200, r.text
+    return r.json()["face_id"]

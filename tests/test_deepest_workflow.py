@@ -19,7 +19,7 @@ from facedit.cli import main
 from facedit.data.sources import CELEBA_ATTRIBUTES
 from facedit.io import load_image, save_image
 from facedit.pipeline import synthetic
-from helpers import png_bytes, response_image
+from helpers import response_image, upload_face
 from test_deepest import LATENT, _kit_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -272,9 +272,7 @@ def client(kit, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def face_id(client, astronaut):
-    r = client.post("/v1/faces", files={"file": ("astronaut.png", png_bytes(astronaut), "image/png")})
-    assert r.status_code == 200, r.text
-    return r.json()["face_id"]
+    return upload_face(client, astronaut)
 
 
 def test_server_reports_the_kit_model_and_its_attributes(client, face_id, kit):

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from facedit.server import ServerConfig, create_app  # noqa: E402
 from facedit.server.cache import FaceCache, FaceSession, UnknownFaceError  # noqa: E402
 from facedit.server.calibration import step_for_target  # noqa: E402
-from helpers import png_bytes, response_image  # noqa: E402
+from helpers import png_bytes, response_image, upload, upload_face  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +43,7 @@ def client(editor, store_dir):
 
 @pytest.fixture(scope="module")
 def face_id(client, astronaut):
-    r = client.post("/v1/faces", files={"file": ("astronaut.png", png_bytes(astronaut), "image/png")})
-    assert r.status_code == 200, r.text
-    return r.json()["face_id"]
-
-
-def _upload(client, data: bytes, name: str = "photo.png"):
-    return client.post("/v1/faces", files={"file": (name, data, "image/png")})
+    return upload_face(client, astronaut)
 
 
 # -- service endpoints -----------------------------------------------------------------------------
@@ -124,7 +118,7 @@ def test_upload_returns_face_and_readings(client, face_id, astronaut):
     assert 10 < info["readings"]["age"] < 90
 
 
-def test_original_is_the_upload(client, face_id, astronaut):
+def test_original_is_theupload(client, face_id, astronaut):
     r = client.get(f"/v1/faces/{face_id}/original", params={"format": "png"})
     assert r.headers["content-type"] == "image/png"
     assert np.array_equal(response_image(r), astronaut)
@@ -180,7 +174,7 @@ def test_sweep(client, face_id, fmt, media):
 def test_mirror_and_interpolate(client, face_id, astronaut):
     r = client.post(f"/v1/faces/{face_id}/mirror", json={"frames": 3, "format": "grid"})
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
-    flipped = _upload(client, png_bytes(np.ascontiguousarray(astronaut[:, ::-1]))).json()["face_id"]
+    flipped = upload(client, png_bytes(np.ascontiguousarray(astronaut[:, ::-1]))).json()["face_id"]
     r = client.post("/v1/interpolate", json={"face_from": face_id, "face_to": flipped,
                                              "frames": 3, "view": "photo"})
     assert r.status_code == 200 and r.headers["content-type"] == "image/gif"
@@ -188,7 +182,7 @@ def test_mirror_and_interpolate(client, face_id, astronaut):
 
 
 def test_delete_face(client, astronaut):
-    fid = _upload(client, png_bytes(astronaut)).json()["face_id"]
+    fid = upload(client, png_bytes(astronaut)).json()["face_id"]
     assert client.delete(f"/v1/faces/{fid}").status_code == 204
     assert client.get(f"/v1/faces/{fid}").status_code == 404
 
@@ -225,13 +219,13 @@ def test_empty_translation_is_refused(client, face_id):
 # -- errors ----------------------------------------------------------------------------------------
 
 def test_oversized_upload_is_413(client):
-    r = _upload(client, b"\xff" * 2_100_000)
+    r = upload(client, b"\xff" * 2_100_000)
     assert r.status_code == 413 and "limit" in r.json()["error"]
 
 
 def test_oversized_pixel_count_is_413(client):
     big = np.zeros((2100, 2100, 3), np.uint8)  # 4.4 MP, a small PNG file
-    r = _upload(client, png_bytes(big))
+    r = upload(client, png_bytes(big))
     assert r.status_code == 413 and "megapixels" in r.json()["error"]
 
 
@@ -249,14 +243,14 @@ def test_body_over_the_limit_without_length_is_413(client):
 @pytest.mark.parametrize("kind", ["text", "truncated", "empty", "tiny"])
 def test_not_an_image_is_422(client, bad_files, kind):
     path, _ = bad_files[kind]
-    r = _upload(client, path.read_bytes(), path.name)
+    r = upload(client, path.read_bytes(), path.name)
     assert r.status_code == 422
     assert r.json()["error"]
 
 
 def test_no_face_is_422(client, bad_files):
     path, _ = bad_files["no_face"]
-    r = _upload(client, path.read_bytes(), path.name)
+    r = upload(client, path.read_bytes(), path.name)
     assert r.status_code == 422 and "face" in r.json()["error"]
 
 
@@ -315,7 +309,7 @@ def test_bad_face_id_and_frames_are_422(client, face_id):
 
 def test_cache_drops_the_least_recently_used(editor, astronaut):
     with TestClient(create_app(editor, ServerConfig(cache_faces=2))) as small:
-        ids = [_upload(small, png_bytes(astronaut)).json()["face_id"] for _ in range(3)]
+        ids = [upload(small, png_bytes(astronaut)).json()["face_id"] for _ in range(3)]
         assert small.get(f"/v1/faces/{ids[0]}").status_code == 404  # the oldest left
         assert all(small.get(f"/v1/faces/{i}").status_code == 200 for i in ids[1:])
         assert small.get("/v1/health").json()["faces_cached"] == 2

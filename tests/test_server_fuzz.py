@@ -6,11 +6,9 @@ Half the generated face ids are replaced by a real uploaded face, so that the fu
 the editing code instead of stopping at 404."""
 from __future__ import annotations
 
-import io
 import zlib
 
 import pytest
-from PIL import Image
 
 schemathesis = pytest.importorskip("schemathesis")
 hypothesis = pytest.importorskip("hypothesis")
@@ -18,6 +16,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 
 from facedit.server import ServerConfig, create_app  # noqa: E402
+from helpers import upload_face  # noqa: E402
 
 MAX_EXAMPLES = 25
 
@@ -33,12 +32,8 @@ def app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def face_id(app, astronaut):
-    buffer = io.BytesIO()
-    Image.fromarray(astronaut).save(buffer, format="PNG")
     with TestClient(app) as client:
-        r = client.post("/v1/faces", files={"file": ("a.png", buffer.getvalue(), "image/png")})
-    assert r.status_code == 200, r.text
-    return r.json()["face_id"]
+        return upload_face(client, astronaut)
 
 
 def _fuzz(operation, face_id):
