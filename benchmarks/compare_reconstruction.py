@@ -35,11 +35,14 @@ def sharpness(images: np.ndarray) -> float:
                           for im in images]))
 
 
-def fixed_pattern_map(rec: np.ndarray, images: np.ndarray, sigma: float = 1.5) -> np.ndarray:
-    """The mean over faces of the high-pass (minus a Gaussian blur of `sigma` px) of the error
-    rec - images, (S, S) grey levels: what the decoder gets wrong the same way on every face."""
+def fixed_pattern_map(rec: np.ndarray, images: np.ndarray) -> np.ndarray:
+    """The mean over faces of the fine detail (`facedit.train.vae.high_pass`, the training's
+    fixed-pattern term's) of the grey error rec - images, (S, S) grey levels: what the decoder
+    gets wrong the same way on every face."""
+    from facedit.train.vae import high_pass
+
     err = rec.astype(np.float32).mean(axis=3) - images.astype(np.float32).mean(axis=3)
-    return np.mean([e - cv2.GaussianBlur(e, (0, 0), sigma) for e in err], axis=0)
+    return high_pass(torch.from_numpy(err)[:, None]).mean(dim=0)[0].numpy()
 
 
 def reconstruct(backend, images: np.ndarray, batch: int = 50) -> np.ndarray:
