@@ -295,8 +295,7 @@ def realism_of(space: FeatureSpace | None, feats_out, feats_in, feats_ref) -> di
     out = _finite_rows(feats_out)
     if space is None or min(len(out), len(feats_in), len(feats_ref)) < 4:
         return None
-    fd_out = frechet_distance(space(out), space(feats_ref))
-    fd_in = frechet_distance(space(feats_in), space(feats_ref))
+    fd_out, fd_in = _fds_to_real(space, out, feats_in, feats_ref)
     return {"fd_outputs_vs_real": fd_out, "fd_inputs_vs_real": fd_in,
             "ratio": _num(realism_ratio(fd_out, fd_in)), "real_faces": len(feats_ref),
             "fd_real_half_vs_half": frechet_distance(space(feats_ref[::2]),
@@ -321,9 +320,15 @@ def realism_by_group(feats_out, feats_in, feats_ref) -> dict | None:
         start += width
         space = FeatureSpace.fit(np.concatenate([ref[:, cols], ins[:, cols]]),
                                  dims=min(FEATURE_DIMS, width), groups=(width,))
-        ratios[name] = _num(realism_ratio(frechet_distance(space(out[:, cols]), space(ref[:, cols])),
-                                          frechet_distance(space(ins[:, cols]), space(ref[:, cols]))))
+        ratios[name] = _num(realism_ratio(*_fds_to_real(space, out[:, cols], ins[:, cols],
+                                                        ref[:, cols])))
     return ratios
+
+
+def _fds_to_real(space: FeatureSpace, feats_out, feats_in, feats_ref) -> tuple[float, float]:
+    """Fréchet distances of the outputs and of the inputs to the real faces, in `space`."""
+    real = space(feats_ref)
+    return frechet_distance(space(feats_out), real), frechet_distance(space(feats_in), real)
 
 
 def _identity_stats(cos, dist) -> dict | None:

@@ -177,9 +177,8 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
                     g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
             x = to_tensor(train.images[idx], flip=rng.random(len(idx)) < 0.5)
             recon, mu, logvar = model(x)
-            extra = {"judge": judge, "pattern_weight": pattern_weight} if loss == "facedit" else {}
             losses = loss_fn(recon, x, mu, logvar, kl_weight=kl_weight, grad_weight=grad_weight,
-                             **extra)
+                             judge=judge, pattern_weight=pattern_weight)
             opt.zero_grad(set_to_none=True)
             losses["loss"].backward()
             opt.step()
