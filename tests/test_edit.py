@@ -23,6 +23,10 @@ from facedit.paths import user_directions
 
 NAMES = ("smiling", "eyeglasses", "young", "male", "age")
 JUDGED = ("smiling", "eyeglasses")  # attributes the fake judge reads from their own regions
+LUMA = np.array([0.299, 0.587, 0.114])  # brightness: BT.601 luma
+# Latent units per raw step: large enough that an edit moves its region by grey levels, not by
+# fractions of one that rounding to uint8 would erase.
+STEP_SCALE = 20.0
 LATENT = 16
 BLEND = 64
 
@@ -66,7 +70,7 @@ class RegionJudge:
 
     @staticmethod
     def region_mean(crops: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        grey = np.asarray(crops, np.float64).mean(axis=-1)
+        grey = np.asarray(crops, np.float64) @ LUMA
         return (grey * weight).sum(axis=(1, 2)) / weight.sum()
 
     def score(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,7 +90,7 @@ class RegionJudge:
 def _region_gradient(model: TorchVAEBackend, latent: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """d(mean brightness inside `weight`)/d(latent) of the decoding. (D,)"""
     z = torch.tensor(latent[None], requires_grad=True)
-    grey = model.model.decode(z)[0].mean(dim=0)
+    grey = torch.einsum("chw,c->hw", model.model.decode(z)[0], torch.tensor(LUMA).float())
     w = torch.from_numpy(weight)
     ((grey * w).sum() / w.sum()).backward()
     return z.grad[0].numpy().astype(np.float64)
@@ -105,7 +109,7 @@ def setup(astronaut, detector):
     rest = np.random.default_rng(0).normal(size=(LATENT, len(NAMES) - len(JUDGED)))
     q, _ = np.linalg.qr(np.column_stack(grads + [rest]))
     q[:, :len(JUDGED)] *= np.sign(np.sum(q[:, :len(JUDGED)] * np.column_stack(grads), axis=0))
-    editor.directions = DirectionSet(list(NAMES), q.T, {n: {"scale": 1.0} for n in NAMES})
+    editor.directions = DirectionSet(list(NAMES), q.T, {n: {"scale": STEP_SCALE} for n in NAMES})
 
     weights, gains, offsets = {}, {}, {}
     for name in JUDGED:
@@ -202,6 +206,33 @@ def test_shape_field_grows_with_the_step(editor, face):
     np.testing.assert_allclose(two, 2 * one, atol=1e-5)
     assert shaped.shape_field(face, {"eyeglasses": 1.0}) is None
     assert shaped.shape_field(face, {"smiling": -1.0}) is None, "removal must not warp"
+
+
+def _colour(image: np.ndarray) -> np.ndarray:
+    """The colour part of an RGB image or change (minus its BT.601 luma)."""
+    return image - (image @ LUMA)[..., None]
+
+
+@pytest.mark.parametrize("name, step", [("smiling", 2.0), ("eyeglasses", 2.0), ("young", 3.0)])
+def test_form_edits_keep_only_part_of_the_models_colour_change(editor, face, name, step,
+                                                               monkeypatch):
+    """A smile's residual keeps its light change and a quarter of its colour change (the model's
+    colour noise); eyeglasses keep half; a colour-carrying attribute (age) keeps all of it."""
+    crop = face.aligned.crop.astype(np.float64)
+    kept = editor.render(face, {name: step}).astype(np.float64) - crop
+    monkeypatch.setattr(editor, "chroma", 1.0)
+    full = editor.render(face, {name: step}).astype(np.float64) - crop
+    inside = editor.weight(face, [name]) > 0.5
+    ratio = np.abs(_colour(kept)[inside]).sum() / np.abs(_colour(full)[inside]).sum()
+    assert ratio == pytest.approx(editor.attribute(name).chroma, abs=0.08)
+    # The light change is all kept (up to rounding, and clipping at black and white).
+    assert np.abs((kept - full)[inside] @ LUMA).mean() <= 0.6
+
+
+def test_a_colour_edit_asked_with_a_form_edit_keeps_its_colour(editor):
+    assert editor.chroma_of(["smiling"]) == editor.attribute("smiling").chroma < 1.0
+    assert editor.chroma_of(["smiling", "young"]) == 1.0
+    assert editor.chroma_of([]) == 1.0
 
 
 def test_two_attributes_in_one_edit_use_the_union_of_their_regions(editor, face, astronaut):

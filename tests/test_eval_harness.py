@@ -164,3 +164,20 @@ def test_realism_by_group_names_the_group_that_moved():
     assert ratios["colour layout"] < 0.3
     assert ratios["shape (HOG)"] > 3
     assert realism_by_group(out[:, :10], ins[:, :10], ref[:, :10]) is None
+
+
+def test_region_statistics_reports_each_statistic_for_inputs_outputs_and_references():
+    from facedit.eval.harness import REGION_STATISTICS, region_statistics
+    from facedit.eval.metrics import feature_groups
+
+    width = sum(feature_groups())
+    ins, out, ref = np.zeros((5, width)), np.zeros((5, width)), np.zeros((5, width))
+    out[:, -8] = 70.0  # L mean: the outputs' region is brighter ...
+    ref[:, -8] = 60.0
+    out[:, -1] = np.nan  # ... and one statistic was not measured on some faces
+    out[0, -1] = 4.0
+    stats = region_statistics(out, ins, ref)
+    assert list(stats) == list(REGION_STATISTICS)
+    assert stats["L mean"] == {"inputs": 0.0, "outputs": 70.0, "references": 60.0}
+    assert stats["laplacian std"]["outputs"] == 4.0
+    assert region_statistics(out[:, :10], ins[:, :10], ref[:, :10]) is None

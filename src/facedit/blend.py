@@ -26,6 +26,24 @@ def region_weight(face: Face, regions: Sequence[str], size: int, margin: float) 
     return feather(hard, margin)
 
 
+def scale_chroma(residual: np.ndarray, amount: float) -> np.ndarray:
+    """A residual with its colour change scaled by `amount` and its light change kept.
+
+    The light change is the residual's luma (BT.601 weights) on all three channels; the rest is
+    its chroma. `amount` 1 returns `residual` itself, 0 a grey (luma-only) residual.
+
+    Args:
+        residual: (..., 3) float RGB residual.
+    Returns:
+        (..., 3) float32.
+    """
+    if amount == 1.0:
+        return residual
+    luma = residual @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = luma[..., None]
+    return (luma + np.float32(amount) * (residual - luma)).astype(np.float32)
+
+
 def upsample_residual(residual: np.ndarray, size: int) -> np.ndarray:
     """(s, s, 3) float residual -> (size, size, 3), smoothly (bicubic)."""
     if residual.shape[0] == size:

@@ -26,7 +26,7 @@ import numpy as np
 from facedit.align import AlignedFace, detect_and_align, paste_back
 from facedit.attributes import ATTRIBUTES, Attribute, resolve
 from facedit.blend import (apply_residual, crossfade, region_weight, remove_object,
-                           upsample_residual)
+                           scale_chroma, upsample_residual)
 from facedit.calibrate import SAME, walk
 from facedit.directions import DirectionSet
 from facedit.errors import ConfigError, check_image_array
@@ -75,7 +75,8 @@ class Editor:
     """
 
     def __init__(self, model, directions: DirectionSet, judge=None, detector=None,
-                 blend_size: int = 256, margin: float = 0.06, spec: str = "builtin"):
+                 blend_size: int = 256, margin: float = 0.06, spec: str = "builtin",
+                 chroma: float | None = None):
         from facedit.faces import FaceDetector
 
         if directions.dim != model.latent_dim:
@@ -88,6 +89,8 @@ class Editor:
         self.detector = detector or FaceDetector()
         self.blend_size = blend_size
         self.margin = margin  # feather width as a fraction of the crop side (21 px at 256... 512)
+        # The share of the residual's colour change every edit keeps; None: each attribute's own.
+        self.chroma = chroma
 
     @classmethod
     def load(cls, model: str = "builtin", directions: Path | None = None, **kwargs) -> "Editor":
@@ -185,6 +188,14 @@ class Editor:
             face._cache[regions] = (big, cv2.resize(big, (s, s), interpolation=cv2.INTER_AREA))
         return face._cache[regions][1 if small else 0]
 
+    def chroma_of(self, names) -> float:
+        """The share of the residual's colour change an edit of the named attributes keeps: the
+        editor's `chroma` if set, else the largest of theirs (`Attribute.chroma`), so a colour
+        edit asked with a form edit keeps its colour."""
+        if self.chroma is not None:
+            return self.chroma
+        return max((self.attribute(n).chroma for n in names), default=1.0)
+
     def paste_mask(self, face: EncodedFace) -> np.ndarray:
         """The feathered face mask (S, S) that carries a crop's change back into the photo
         (`facedit.masks.default_paste_mask`), computed once per face."""
@@ -247,7 +258,8 @@ class Editor:
         pairs = [self._shaped_crop_and_base(face, steps, small=True) for steps in step_sets]
         crops = np.stack([crop for crop, _ in pairs])
         bases = np.stack([base for _, base in pairs])
-        return np.clip(crops + (decoded - bases) * w, 0, 255)
+        residual = scale_chroma(decoded - bases, self.chroma_of(names))
+        return np.clip(crops + residual * w, 0, 255)
 
     def _shaped_crop_and_base(self, face: EncodedFace, steps: dict[str, float],
                               small: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -297,7 +309,9 @@ class Editor:
             return face.aligned.crop.copy()
         edited = self.model.decode(self.shift(face.latent, steps)[None])[0]
         crop, base = self._shaped_crop_and_base(face, steps)
-        residual = upsample_residual(edited - base, self.blend_size)
+        asked = [n for n, step in steps.items() if step]
+        residual = upsample_residual(scale_chroma(edited - base, self.chroma_of(asked)),
+                                     self.blend_size)
         return apply_residual(crop, residual,
                               self.weight(face, steps) if weight is None else weight)
 

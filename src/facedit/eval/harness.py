@@ -300,10 +300,13 @@ def realism_of(space: FeatureSpace | None, feats_out, feats_in, feats_ref) -> di
             "ratio": _num(realism_ratio(fd_out, fd_in)), "real_faces": len(feats_ref),
             "fd_real_half_vs_half": frechet_distance(space(feats_ref[::2]),
                                                      space(feats_ref[1::2])),
-            "ratio_by_group": realism_by_group(out, feats_in, feats_ref)}
+            "ratio_by_group": realism_by_group(out, feats_in, feats_ref),
+            "statistics": region_statistics(out, feats_in, feats_ref)}
 
 
 REALISM_GROUPS = ("shape (HOG)", "colour layout", "colour and sharpness statistics")
+REGION_STATISTICS = ("L mean", "a mean", "b mean", "L std", "a std", "b std", "gradient mean",
+                     "laplacian std")
 
 
 def realism_by_group(feats_out, feats_in, feats_ref) -> dict | None:
@@ -323,6 +326,20 @@ def realism_by_group(feats_out, feats_in, feats_ref) -> dict | None:
         ratios[name] = _num(realism_ratio(*_fds_to_real(space, out[:, cols], ins[:, cols],
                                                         ref[:, cols])))
     return ratios
+
+
+def region_statistics(feats_out, feats_in, feats_ref) -> dict | None:
+    """The mean of each of the region's colour and sharpness statistics (the last group of
+    `region_features`) over inputs, outputs and real references: which way an edit moves the
+    region's colour or sharpness relative to real faces. None for features of another layout."""
+    if np.shape(feats_ref)[1] != sum(feature_groups()):
+        return None
+    width = feature_groups()[-1]
+    means = {who: np.nanmean(np.asarray(f, np.float64)[:, -width:], axis=0)
+             for who, f in (("inputs", feats_in), ("outputs", feats_out),
+                            ("references", feats_ref))}
+    return {name: {who: round(float(m[i]), 3) for who, m in means.items()}
+            for i, name in enumerate(REGION_STATISTICS)}
 
 
 def _fds_to_real(space: FeatureSpace, feats_out, feats_in, feats_ref) -> tuple[float, float]:

@@ -323,11 +323,12 @@ class _Context:
     def render(self, v: Variation, decoded: np.ndarray):
         """(final (H, W, 3) uint8 photo, {step: photo after it} or {}) for one decoding."""
         from facedit.align import paste_back
-        from facedit.blend import apply_residual, upsample_residual
+        from facedit.blend import apply_residual, scale_chroma, upsample_residual
 
         cfg = self.renderer.config.postprocess
         crop = self.face.aligned.crop
-        residual = upsample_residual(decoded - self.face.base, self.size)
+        chroma = self.renderer.editor.chroma_of([v.attribute])
+        residual = upsample_residual(scale_chroma(decoded - self.face.base, chroma), self.size)
         weight = np.ones((self.size, self.size), np.float32)
         current = apply_residual(crop, residual, weight)
         stages, fg = [("edit", current, False)], False

@@ -1,0 +1,27 @@
+"""Pure blending functions (facedit.blend)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facedit.blend import scale_chroma
+
+LUMA = np.array([0.299, 0.587, 0.114])
+
+
+@pytest.mark.parametrize("amount", [0.0, 0.25, 0.5])
+def test_scale_chroma_keeps_the_light_change_and_scales_the_colour_change(amount):
+    residual = np.random.default_rng(0).normal(0, 20, (8, 8, 3)).astype(np.float32)
+    out = scale_chroma(residual, amount)
+    np.testing.assert_allclose(out @ LUMA, residual @ LUMA, atol=1e-4)
+    colour = lambda r: r - (r @ LUMA)[..., None]  # noqa: E731
+    np.testing.assert_allclose(colour(out), amount * colour(residual), atol=1e-4)
+    assert out.dtype == np.float32 and out.shape == residual.shape
+
+
+def test_scale_chroma_by_one_is_the_residual_and_by_zero_is_grey():
+    residual = np.random.default_rng(1).normal(0, 20, (4, 4, 3)).astype(np.float32)
+    assert scale_chroma(residual, 1.0) is residual
+    grey = scale_chroma(residual, 0.0)
+    np.testing.assert_allclose(grey[..., 0], grey[..., 1], atol=1e-4)
+    np.testing.assert_allclose(grey[..., 1], grey[..., 2], atol=1e-4)
