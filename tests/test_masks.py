@@ -9,7 +9,8 @@ from facedit.errors import ConfigError
 from facedit.masks import REGIONS, default_paste_mask, feather, region_mask
 
 SIZE = 256
-INSIDE_FACE = ("eyes", "brows", "nose", "mouth", "chin", "forehead", "skin", "eye_band")
+INSIDE_FACE = ("eyes", "brows", "nose", "mouth", "chin", "forehead", "skin", "eye_band",
+               "cheeks")
 TOP_TO_BOTTOM = ("forehead", "brows", "eyes", "nose", "mouth", "chin")
 
 
@@ -51,6 +52,16 @@ def test_regions_run_from_forehead_to_chin(masks):
 def test_skin_excludes_eyes_brows_and_mouth(masks):
     for hole in ("eyes", "brows", "mouth"):
         assert (masks["skin"] * masks[hole]).sum() == 0, hole
+
+
+def test_cheeks_lie_between_the_eyes_and_the_mouth_corners(masks):
+    """Skin only, under the eyes and above the mouth's middle: what a smile lifts."""
+    cheeks = masks["cheeks"]
+    assert (cheeks * (1 - masks["skin"])).sum() == 0
+    ys = np.nonzero(cheeks)[0]
+    assert ys.min() > np.nonzero(masks["eyes"])[0].max()
+    assert ys.max() < np.nonzero(masks["mouth"])[0].max()
+    assert ys.mean() < np.nonzero(masks["mouth"])[0].mean()
 
 
 def test_person_probability_cuts_the_hair(astronaut_aligned, masks):

@@ -27,7 +27,10 @@ class Attribute:
 _HAIR = ("hair",)
 _HEAD = ("head",)
 _REGIONS = {
-    "Smiling": ("mouth_area",), "Mouth_Slightly_Open": ("mouth_area",), "Big_Lips": ("mouth",),
+    # A smile lifts the cheeks too: with them in its region, 96 of 100 held-out smiles pass the
+    # judge instead of 88, and the mouth is as real (benchmarks/results_residual_chroma.json).
+    "Smiling": ("mouth_area", "cheeks"),
+    "Mouth_Slightly_Open": ("mouth_area",), "Big_Lips": ("mouth",),
     "Wearing_Lipstick": ("mouth",), "Mustache": ("mouth_area",), "Goatee": ("jaw",),
     "5_o_Clock_Shadow": ("jaw",), "No_Beard": ("jaw",), "Double_Chin": ("jaw",),
     "Eyeglasses": ("eye_band",), "Bags_Under_Eyes": ("eye_band",), "Narrow_Eyes": ("eye_band",),

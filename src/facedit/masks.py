@@ -213,3 +213,10 @@ def _hair(face, shape):
 def _mouth_area(face, shape):
     """The mouth with the skin around it that a smile moves (cheek folds, chin)."""
     return _dilate(_mouth(face, shape), 0.3 * _eye_distance(face)) * _face(face, shape)
+
+
+@region("cheeks")
+def _cheeks(face, shape):
+    """The skin between the eyes and the line of the mouth corners: what a smile lifts."""
+    return _skin(face, shape) * _below(face, shape, UNDER_EYES) * \
+        (1 - _below(face, shape, (61, 291)))
