@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facedit.blend import scale_chroma
+from facedit.blend import limit_residual, scale_chroma
 
 LUMA = np.array([0.299, 0.587, 0.114])
 
@@ -25,3 +25,12 @@ def test_scale_chroma_by_one_is_the_residual_and_by_zero_is_grey():
     grey = scale_chroma(residual, 0.0)
     np.testing.assert_allclose(grey[..., 0], grey[..., 1], atol=1e-4)
     np.testing.assert_allclose(grey[..., 1], grey[..., 2], atol=1e-4)
+
+
+def test_limit_residual_moves_towards_the_target_and_never_past_it():
+    crop = np.array([[100.0, 100.0, 100.0], [100.0, 100.0, 100.0]], np.float32)
+    target = np.array([[160.0, 90.0, 100.0], [120.0, 120.0, 120.0]], np.float32)
+    residual = np.array([[80.0, 30.0, 5.0], [10.0, -10.0, 40.0]], np.float32)
+    out = limit_residual(residual, crop, target)
+    # past the target: cut at it; away from it: nothing; towards it and short: kept
+    np.testing.assert_array_equal(out, [[60.0, 0.0, 0.0], [10.0, 0.0, 20.0]])

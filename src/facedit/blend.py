@@ -44,6 +44,16 @@ def scale_chroma(residual: np.ndarray, amount: float) -> np.ndarray:
     return (luma + np.float32(amount) * (residual - luma)).astype(np.float32)
 
 
+def limit_residual(residual: np.ndarray, crop: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """`residual` clipped, channel by channel, so that `crop` + it lies between `crop` and
+    `target`: a change that moves each pixel towards the target and never past it.
+
+    All (..., 3) float arrays in 0-255 units. Returns float32.
+    """
+    room = np.asarray(target, np.float32) - crop
+    return np.clip(residual, np.minimum(room, 0), np.maximum(room, 0)).astype(np.float32)
+
+
 def upsample_residual(residual: np.ndarray, size: int) -> np.ndarray:
     """(s, s, 3) float residual -> (size, size, 3), smoothly (bicubic)."""
     if residual.shape[0] == size:

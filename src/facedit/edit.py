@@ -25,8 +25,8 @@ import numpy as np
 
 from facedit.align import AlignedFace, detect_and_align, paste_back
 from facedit.attributes import ATTRIBUTES, Attribute, resolve
-from facedit.blend import (apply_residual, crossfade, region_weight, remove_object,
-                           scale_chroma, upsample_residual)
+from facedit.blend import (apply_residual, crossfade, limit_residual, region_weight,
+                           remove_object, scale_chroma, upsample_residual)
 from facedit.calibrate import SAME, walk
 from facedit.directions import DirectionSet
 from facedit.errors import ConfigError, check_image_array
@@ -255,11 +255,11 @@ class Editor:
         latents = np.stack([self.shift(face.latent, steps) for steps in step_sets])
         decoded = self.model.decode(latents)
         w = self.weight(face, names, small=True)[None, :, :, None]
-        pairs = [self._shaped_crop_and_base(face, steps, small=True) for steps in step_sets]
-        crops = np.stack([crop for crop, _ in pairs])
-        bases = np.stack([base for _, base in pairs])
-        residual = scale_chroma(decoded - bases, self.chroma_of(names))
-        return np.clip(crops + residual * w, 0, 255)
+        out = []
+        for steps, edited in zip(step_sets, decoded):
+            crop, base = self._shaped_crop_and_base(face, steps, small=True)
+            out.append(crop + self._residual(face, steps, names, edited, base, crop) * w[0])
+        return np.clip(np.stack(out), 0, 255)
 
     def _shaped_crop_and_base(self, face: EncodedFace, steps: dict[str, float],
                               small: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -310,10 +310,36 @@ class Editor:
         edited = self.model.decode(self.shift(face.latent, steps)[None])[0]
         crop, base = self._shaped_crop_and_base(face, steps)
         asked = [n for n, step in steps.items() if step]
-        residual = upsample_residual(scale_chroma(edited - base, self.chroma_of(asked)),
-                                     self.blend_size)
+        residual = self._residual(face, steps, asked, edited, base, crop)
         return apply_residual(crop, residual,
                               self.weight(face, steps) if weight is None else weight)
+
+    def _residual(self, face: EncodedFace, steps: dict[str, float], names, edited: np.ndarray,
+                  base: np.ndarray, crop: np.ndarray) -> np.ndarray:
+        """What the edit adds to `crop` (float32, at the crop's size): the model's edited minus
+        unedited decoding, its colour scaled by the named attributes' `chroma_of`.
+
+        After a paint-out (eyeglasses removal, `_base_crop`) the crop already lacks part of
+        what the residual adds, so the residual is limited to never carry a pixel past the
+        model's edited face (shifted by the photo's mean difference from its decoding): clear
+        lenses, which the model decodes as dark ones, would otherwise come out glowing."""
+        size = crop.shape[0]
+        residual = upsample_residual(scale_chroma(edited - base, self.chroma_of(names)), size)
+        if steps.get("eyeglasses", 0.0) >= 0 or "eyeglasses" not in self.directions:
+            return residual
+        mask = self._paste_mask_at(face, size) > 0.5
+        offset = (crop[mask] - upsample_residual(base, size)[mask]).mean(axis=0)
+        return limit_residual(residual, crop, upsample_residual(edited, size) + offset)
+
+    def _paste_mask_at(self, face: EncodedFace, size: int) -> np.ndarray:
+        """`paste_mask` at blend or model size."""
+        if size == self.blend_size:
+            return self.paste_mask(face)
+        key = ("paste_mask", size)
+        if key not in face._cache:
+            face._cache[key] = cv2.resize(self.paste_mask(face), (size, size),
+                                          interpolation=cv2.INTER_AREA)
+        return face._cache[key]
 
     def _base_crop(self, face: EncodedFace, steps: dict[str, float], small: bool = False):
         """The real crop the residual is added to; for eyeglasses removal, the crop with the
