@@ -155,6 +155,14 @@ def test_export_of_a_fine_tuned_vae_counts_the_run_it_started_from(tiny_set, tmp
     assert card["training"]["steps"] == 2
     assert card["training"]["total_seconds"] == pytest.approx(
         card["training"]["seconds"] + start["seconds"], abs=0.2)
+    assert "total_steps" not in start  # the first model started from nothing
+    again = train_vae(tiny_set, tmp_path / "again", minutes=10, batch=16, max_steps=1,
+                      log_every=1, config=TINY_VAE,
+                      model=load_model(tmp_path / "tuned_model", FaceVAE, VAEConfig),
+                      init=str(tmp_path / "tuned_model"))
+    card = export_vae(again, tiny_set, tmp_path / "again", tmp_path / "again_model")
+    assert card["training"]["warm_start"]["steps"] == 2
+    assert card["training"]["warm_start"]["total_steps"] == 5  # the tuned run and the first
 
 
 def test_export_counts_every_run_of_a_chain_of_warm_starts(tiny_set, tmp_path):

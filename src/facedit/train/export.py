@@ -40,7 +40,7 @@ def _warm_start(init: str) -> dict:
     """What a warm-started run started from: another run's state.pt (its steps and seconds, and
     the run that one started from, if any: `total_seconds` counts the whole chain), or a model
     folder ('builtin': the shipped VAE) whose card gives its training's steps and total seconds
-    (earlier warm starts included)."""
+    (earlier warm starts included, as `total_steps` and `seconds`)."""
     from facedit.models import vae_folder
 
     path = vae_folder(init)
@@ -62,6 +62,10 @@ def _warm_start(init: str) -> dict:
         training = json.loads(card.read_text()).get("training", {})
         out = {"from": init if init != "builtin" else "the VAE shipped before this one",
                "steps": training.get("steps")}
+        earlier = training.get("warm_start") or {}
+        earlier_steps = earlier.get("total_steps", earlier.get("steps"))
+        if out["steps"] is not None and earlier_steps is not None:
+            out["total_steps"] = out["steps"] + earlier_steps  # the folder's whole chain
         seconds = training.get("total_seconds", training.get("seconds"))
         if seconds is not None:
             out["seconds"] = round(float(seconds), 1)
