@@ -166,6 +166,35 @@ def test_realism_by_group_names_the_group_that_moved():
     assert realism_by_group(out[:, :10], ins[:, :10], ref[:, :10]) is None
 
 
+def test_realism_reports_a_matched_ratio_with_its_effective_count():
+    from facedit.eval.harness import realism_of
+    from facedit.eval.metrics import FeatureSpace, feature_groups
+
+    width = sum(feature_groups())
+    rng = np.random.default_rng(1)
+    ref, ins, out = (rng.normal(size=(80, width)) for _ in range(3))
+    space = FeatureSpace.fit(np.concatenate([ref, ins]), dims=8)
+    plain = realism_of(space, out, ins, ref)
+    assert "matched" not in plain
+    weights = np.r_[np.ones(40), np.zeros(40)]
+    r = realism_of(space, out, ins, ref, {"on": ["Male"], "weights": weights})
+    assert r["ratio"] == plain["ratio"]
+    assert r["matched"]["on"] == ["Male"]
+    assert r["matched"]["effective_real_faces"] == 40.0
+    assert list(r["matched"]["ratio_by_group"]) == list(plain["ratio_by_group"])
+    assert r["matched"]["ratio"] != plain["ratio"]
+
+
+def test_matched_traits_leave_out_the_task_label_and_what_the_judge_cannot_read():
+    from facedit.eval.harness import MATCHED_TRAITS, matched_traits
+    from facedit.eval.tasks import parse_edits
+
+    add, _ = parse_edits("eyeglasses")
+    assert "Eyeglasses" not in matched_traits(add, list(MATCHED_TRAITS))
+    assert "Male" in matched_traits(add, list(MATCHED_TRAITS))
+    assert matched_traits(add, ["Eyeglasses", "Young"]) == ["Young"]
+
+
 def test_region_statistics_reports_each_statistic_for_inputs_outputs_and_references():
     from facedit.eval.harness import REGION_STATISTICS, region_statistics
     from facedit.eval.metrics import feature_groups

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 from facedit.errors import ShapeError
-from facedit.eval.metrics import (FeatureSpace, asymmetry, attribute_dependency, feature_groups,
-                                  flip_rates, frechet_distance,
-                                  psnr, realism_ratio, region_features, seam_score, ssim_masked,
-                                  success_rate)
+from facedit.eval.metrics import (FeatureSpace, asymmetry, attribute_dependency,
+                                  effective_count, feature_groups, flip_rates, frechet_distance,
+                                  matching_weights, psnr, realism_ratio, region_features,
+                                  seam_score, ssim_masked, success_rate)
 from facedit.masks import feather
 
 
@@ -77,6 +77,51 @@ def test_frechet_distance_of_a_set_with_itself_and_of_a_shifted_set():
 def test_frechet_distance_with_fewer_samples_than_dimensions_is_finite():
     rng = np.random.default_rng(2)
     assert np.isfinite(frechet_distance(rng.normal(size=(5, 10)), rng.normal(size=(7, 10))))
+
+
+def test_weighted_frechet_distance():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(300, 4)), rng.normal(size=(200, 4)) + 1
+    assert frechet_distance(a, b, np.ones(200)) == pytest.approx(frechet_distance(a, b))
+    assert frechet_distance(a, b, np.full(200, 7.0)) == pytest.approx(frechet_distance(a, b))
+    # Weighting b's rows onto a subset is the same as keeping only that subset.
+    w = np.zeros(200)
+    w[:120] = 1.0
+    assert frechet_distance(a, b, w) == pytest.approx(frechet_distance(a, b[:120]), rel=1e-6)
+    for bad in (np.ones(5), -np.ones(200), np.zeros(200)):
+        with pytest.raises(ShapeError):
+            frechet_distance(a, b, bad)
+
+
+def test_matching_weights_give_the_references_the_targets_mix_of_traits():
+    rng = np.random.default_rng(4)
+    # References are 75% men, the targets 35% (CelebA's faces with and without eyeglasses).
+    ref = np.c_[rng.random(400) < 0.75, rng.random(400) < 0.5].astype(float)
+    tgt = np.c_[rng.random(300) < 0.35, rng.random(300) < 0.5].astype(float)
+    w = matching_weights(ref, tgt)
+    assert w.shape == (400,) and np.all(w > 0) and w.mean() == pytest.approx(1.0)
+    assert np.average(ref[:, 0], weights=w) == pytest.approx(tgt[:, 0].mean(), abs=0.03)
+    assert ref[:, 0].mean() > 0.65  # unweighted, far from it
+    assert np.average(ref[:, 1], weights=w) == pytest.approx(tgt[:, 1].mean(), abs=0.05)
+    assert 100 < effective_count(w) < 400
+    assert effective_count(np.ones(50)) == pytest.approx(50)
+    # Nothing to match on: equal weights.
+    assert np.array_equal(matching_weights(np.zeros((10, 0)), np.zeros((5, 0))), np.ones(10))
+    with pytest.raises(ShapeError):
+        matching_weights(ref, tgt[:, :1])
+
+
+def test_matching_removes_a_confound_from_the_distance():
+    """Real faces with an attribute differ from the inputs in a second trait (sex); an output that
+    gained the attribute but kept its sex is far from the raw references and close to the
+    matched ones."""
+    rng = np.random.default_rng(5)
+    ref_men = rng.random(600) < 0.75
+    tgt_men = rng.random(600) < 0.35
+    ref = rng.normal(size=(600, 3)) + np.c_[ref_men * 2.0, np.ones(600), np.zeros(600)]
+    out = rng.normal(size=(600, 3)) + np.c_[tgt_men * 2.0, np.ones(600), np.zeros(600)]
+    w = matching_weights(ref_men[:, None].astype(float), tgt_men[:, None].astype(float))
+    assert frechet_distance(out, ref, w) < 0.3 * frechet_distance(out, ref)
 
 
 def test_realism_ratio():

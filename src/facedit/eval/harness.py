@@ -41,9 +41,10 @@ from facedit.align import detect_and_align, warp_mask_to_photo, warp_to_crop
 from facedit.errors import ConfigError, FaceditError, NoFaceError
 from facedit.eval.identity import DLIB_SAME_PERSON, cosine_similarity, load_identity
 from facedit.eval.methods import MethodOutput, get_methods, strengths_for
-from facedit.eval.metrics import (FeatureSpace, asymmetry, attribute_dependency, feature_groups,
-                                  flip_rates, frechet_distance, psnr, realism_ratio,
-                                  region_features, seam_score, ssim_masked, success_rate)
+from facedit.eval.metrics import (FeatureSpace, asymmetry, attribute_dependency,
+                                  effective_count, feature_groups, flip_rates, frechet_distance,
+                                  matching_weights, psnr, realism_ratio, region_features,
+                                  seam_score, ssim_masked, success_rate)
 from facedit.eval.probe import Probe, train_probe
 from facedit.eval.tasks import (Photo, Task, celeba_photos, folder_photos, is_shared_data,
                                 parse_edits, select)
@@ -52,6 +53,11 @@ from facedit.masks import default_paste_mask, region_mask
 THUMB = 128  # side of the thumbnails kept for the best / worst grids
 MIRROR_SUCCESS = 0.5  # a mirror midpoint succeeds when it at most halves the face's asymmetry
 FEATURE_DIMS = 32
+# What real references are matched on before the realism ratio's "matched" figure: the traits an
+# edit must keep (sex, age, facial hair, make-up, skin, accessories, expression). Not the ones an
+# edit brings with it (a smile opens the mouth and lifts the cheeks).
+MATCHED_TRAITS = ("Male", "Young", "No_Beard", "Mustache", "Heavy_Makeup", "Wearing_Lipstick",
+                  "Pale_Skin", "Eyeglasses", "Smiling", "Wearing_Hat")
 IDENTITY_HIST_LOW = 0.6  # the identity histogram's lower end (cosine similarity)
 STAGES = ("align", "encode", "edit", "blend", "paste")
 
@@ -289,19 +295,33 @@ def probe_summary(probe: Probe, task: Task, ms: list[Measurement]) -> dict:
             "before_mean": _mean(before), "after_mean": _mean(after)}
 
 
-def realism_of(space: FeatureSpace | None, feats_out, feats_in, feats_ref) -> dict | None:
+def realism_of(space: FeatureSpace | None, feats_out, feats_in, feats_ref,
+               matched: dict | None = None) -> dict | None:
     """FD of outputs and inputs to the real references, their ratio and the references' own
-    noise floor (two halves of them); None when there are too few faces to fit."""
+    noise floor (two halves of them); None when there are too few faces to fit.
+
+    matched: {"weights": (M,) reference weights (`matching_weights`), "on": trait names}; adds
+    the same ratio (and its per-group breakdown) against references weighted to the inputs' mix
+    of those traits, under "matched"."""
     out = _finite_rows(feats_out)
     if space is None or min(len(out), len(feats_in), len(feats_ref)) < 4:
         return None
     fd_out, fd_in = _fds_to_real(space, out, feats_in, feats_ref)
-    return {"fd_outputs_vs_real": fd_out, "fd_inputs_vs_real": fd_in,
-            "ratio": _num(realism_ratio(fd_out, fd_in)), "real_faces": len(feats_ref),
-            "fd_real_half_vs_half": frechet_distance(space(feats_ref[::2]),
-                                                     space(feats_ref[1::2])),
-            "ratio_by_group": realism_by_group(out, feats_in, feats_ref),
-            "statistics": region_statistics(out, feats_in, feats_ref)}
+    result = {"fd_outputs_vs_real": fd_out, "fd_inputs_vs_real": fd_in,
+              "ratio": _num(realism_ratio(fd_out, fd_in)), "real_faces": len(feats_ref),
+              "fd_real_half_vs_half": frechet_distance(space(feats_ref[::2]),
+                                                       space(feats_ref[1::2])),
+              "ratio_by_group": realism_by_group(out, feats_in, feats_ref),
+              "statistics": region_statistics(out, feats_in, feats_ref)}
+    if matched is not None:
+        w = matched["weights"]
+        fd_out_m, fd_in_m = _fds_to_real(space, out, feats_in, feats_ref, w)
+        result["matched"] = {"on": list(matched["on"]), "fd_outputs_vs_real": fd_out_m,
+                             "fd_inputs_vs_real": fd_in_m,
+                             "ratio": _num(realism_ratio(fd_out_m, fd_in_m)),
+                             "effective_real_faces": round(effective_count(w), 1),
+                             "ratio_by_group": realism_by_group(out, feats_in, feats_ref, w)}
+    return result
 
 
 REALISM_GROUPS = ("shape (HOG)", "colour layout", "colour and sharpness statistics")
@@ -309,7 +329,7 @@ REGION_STATISTICS = ("L mean", "a mean", "b mean", "L std", "a std", "b std", "g
                      "laplacian std")
 
 
-def realism_by_group(feats_out, feats_in, feats_ref) -> dict | None:
+def realism_by_group(feats_out, feats_in, feats_ref, ref_weights=None) -> dict | None:
     """The realism ratio of each group of `region_features` on its own (each fitted and
     projected like the whole): which part of the region (its edges, its colours, its sharpness)
     takes the outputs away from real faces. None for features of another layout."""
@@ -324,7 +344,7 @@ def realism_by_group(feats_out, feats_in, feats_ref) -> dict | None:
         space = FeatureSpace.fit(np.concatenate([ref[:, cols], ins[:, cols]]),
                                  dims=min(FEATURE_DIMS, width), groups=(width,))
         ratios[name] = _num(realism_ratio(*_fds_to_real(space, out[:, cols], ins[:, cols],
-                                                        ref[:, cols])))
+                                                        ref[:, cols], ref_weights)))
     return ratios
 
 
@@ -342,10 +362,13 @@ def region_statistics(feats_out, feats_in, feats_ref) -> dict | None:
             for i, name in enumerate(REGION_STATISTICS)}
 
 
-def _fds_to_real(space: FeatureSpace, feats_out, feats_in, feats_ref) -> tuple[float, float]:
-    """Fréchet distances of the outputs and of the inputs to the real faces, in `space`."""
+def _fds_to_real(space: FeatureSpace, feats_out, feats_in, feats_ref,
+                 ref_weights=None) -> tuple[float, float]:
+    """Fréchet distances of the outputs and of the inputs to the real faces (weighted by
+    `ref_weights`, if given), in `space`."""
     real = space(feats_ref)
-    return frechet_distance(space(feats_out), real), frechet_distance(space(feats_in), real)
+    return (frechet_distance(space(feats_out), real, ref_weights),
+            frechet_distance(space(feats_in), real, ref_weights))
 
 
 def _identity_stats(cos, dist) -> dict | None:
@@ -514,8 +537,10 @@ def evaluate(data: Path, config: EvalConfig = EvalConfig(), labels: Path | None 
                 per_method[m.name].append(measure(editor, identity, task, e, m.name, out,
                                                   probes.get(task.name)))
         region = task_region(editor, task)
-        feats_in = _region_feats(entries, region)
-        feats_ref = _region_feats(ref_entries, region)
+        on = matched_traits(task, attributes)
+        feats_in, traits_in = _region_feats(entries, region, inputs, on, attributes)
+        feats_ref, traits_ref = _region_feats(ref_entries, region, refs, on, attributes)
+        matched = {"on": on, "weights": matching_weights(traits_ref, traits_in)}
         space = FeatureSpace.fit(np.concatenate([feats_ref, feats_in]), dims=FEATURE_DIMS) \
             if len(feats_ref) + len(feats_in) >= 8 else None
         results[task.name] = {}
@@ -525,7 +550,7 @@ def evaluate(data: Path, config: EvalConfig = EvalConfig(), labels: Path | None 
                 continue
             curve = strength_curve(editor, m, task, entries[:config.curve_photos],
                                    config.curve_points)
-            realism = realism_of(space, [x.feats for x in ms], feats_in, feats_ref)
+            realism = realism_of(space, [x.feats for x in ms], feats_in, feats_ref, matched)
             results[task.name][m.name] = summarise(task, ms, attributes, realism, curve,
                                                    probes.get(task.name))
             measurements += ms
@@ -587,11 +612,28 @@ def _present_of(bank: PhotoBank, task: Task, attributes: list[str]):
     return present
 
 
-def _region_feats(entries: list[Entry], region: str) -> np.ndarray:
+def matched_traits(task: Task, attributes: list[str]) -> list[str]:
+    """The traits a task's real references are matched on: `MATCHED_TRAITS` the judge reads,
+    less the task's own."""
+    return [t for t in MATCHED_TRAITS if t != task.label and t in attributes]
+
+
+def _region_feats(entries: list[Entry], region: str, photos: list[Photo], traits: list[str],
+                  attributes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The region's features (N, F) of the entries whose region could be measured, and their
+    traits (N, T) 0/1: the photo's label where known, else the judge's reading of it."""
     if not entries:
-        return np.zeros((0, 1))
-    return _finite_rows(region_features(np.stack([e.face.aligned.crop for e in entries]),
-                                        [e.face.aligned.face for e in entries], region))
+        return np.zeros((0, 1)), np.zeros((0, len(traits)))
+    labels = {p.path.name: p.labels for p in photos}
+    feats = np.asarray(region_features(np.stack([e.face.aligned.crop for e in entries]),
+                                       [e.face.aligned.face for e in entries], region),
+                       np.float64)
+    known = [labels.get(e.name, {}) for e in entries]
+    values = np.array([[float(k[t]) if t in k else float(e.probs[attributes.index(t)] >= 0.5)
+                        for t in traits] for e, k in zip(entries, known)]).reshape(len(entries),
+                                                                                   len(traits))
+    ok = np.isfinite(feats).all(axis=1)
+    return feats[ok], values[ok]
 
 
 def best_and_worst(task: Task, measurements: list[Measurement], methods: list[str],

@@ -174,12 +174,15 @@ def _grow(mask: np.ndarray, pixels: int) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
 
 
-def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
+def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray,
+                     weights_b: np.ndarray | None = None) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets (as in FID):
     |mu_a - mu_b|^2 + tr(C_a + C_b - 2 (C_a C_b)^(1/2)).
 
     Args:
         feats_a: (N, D), feats_b: (M, D), N, M >= 2.
+        weights_b: (M,) non-negative weights of b's rows for its mean and covariance (e.g.
+            `matching_weights`); None weighs them equally.
     Returns:
         A distance >= 0 (tiny negative rounding is clipped to 0).
     """
@@ -189,8 +192,14 @@ def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
         raise ShapeError(f"feats: expected (N, D) and (M, D) with N, M >= 2, got {a.shape} and "
                          f"{b.shape}")
-    mu = a.mean(axis=0) - b.mean(axis=0)
-    ca, cb = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    if weights_b is not None:
+        weights_b = np.asarray(weights_b, np.float64)
+        if weights_b.shape != (len(b),) or not np.all(weights_b >= 0) or weights_b.sum() <= 0:
+            raise ShapeError(f"weights_b: expected ({len(b)},) non-negative weights, not all "
+                             f"zero, got shape {weights_b.shape}")
+    mu = a.mean(axis=0) - np.average(b, axis=0, weights=weights_b)
+    ca = np.atleast_2d(np.cov(a, rowvar=False))
+    cb = np.atleast_2d(np.cov(b, rowvar=False, aweights=weights_b))
     covmean = sqrtm(ca @ cb)
     if not np.isfinite(covmean).all():
         # Singular product (fewer samples than dimensions): nudge both covariances, as FID does.
@@ -198,6 +207,47 @@ def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
         covmean = sqrtm((ca + eps) @ (cb + eps))
     d = mu @ mu + np.trace(ca) + np.trace(cb) - 2 * np.trace(np.real(covmean))
     return float(max(d, 0.0))
+
+
+def matching_weights(traits_ref: np.ndarray, traits_target: np.ndarray,
+                     clip: float = 10.0) -> np.ndarray:
+    """Weights for the reference rows that give them the target rows' mix of traits (inverse
+    propensity weighting): a logistic regression tells target rows from reference rows by their
+    traits, and each reference row weighs its odds of being a target row. Normalised to mean 1
+    and clipped at `clip` times the mean, so a few rare rows cannot carry the whole set.
+
+    Why: real faces that have an attribute differ from those without it in more than it (CelebA's
+    faces with eyeglasses are 75% men, those without 35%); an edit that keeps the person's sex
+    should be compared with real faces of the same mix.
+
+    Args:
+        traits_ref: (M, T), traits_target: (N, T) binary (0/1) traits, e.g. CelebA labels.
+    Returns:
+        (M,) float64 weights; all ones when there is nothing to match (no traits, or one set
+        has a single row).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    ref = np.asarray(traits_ref, np.float64)
+    tgt = np.asarray(traits_target, np.float64)
+    if ref.ndim != 2 or tgt.ndim != 2 or ref.shape[1] != tgt.shape[1]:
+        raise ShapeError(f"traits: expected (M, T) and (N, T), got {ref.shape} and {tgt.shape}")
+    if ref.shape[1] == 0 or min(len(ref), len(tgt)) < 2:
+        return np.ones(len(ref))
+    x = np.concatenate([ref, tgt])
+    y = np.r_[np.zeros(len(ref)), np.ones(len(tgt))]
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
+    p = np.clip(model.predict_proba(ref)[:, 1], 1e-6, 1 - 1e-6)
+    w = p / (1 - p)
+    w /= w.mean()
+    w = np.minimum(w, clip)
+    return w / w.mean()
+
+
+def effective_count(weights: np.ndarray) -> float:
+    """Kish's effective sample size of weighted rows: (sum w)^2 / sum w^2."""
+    w = np.asarray(weights, np.float64)
+    return float(w.sum() ** 2 / (w ** 2).sum()) if len(w) and (w ** 2).sum() > 0 else 0.0
 
 
 def realism_ratio(fd_outputs_vs_real: float, fd_inputs_vs_real: float) -> float:

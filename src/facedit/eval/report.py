@@ -196,9 +196,9 @@ def _save(plt, fig, path: Path) -> Path:
 
 # -- tables and html -----------------------------------------------------------------------------
 
-# "probe success" is last: benchmarks/run_all.py names the columns before it by position.
+# benchmarks/run_all.py names the columns up to "ms / photo" by position: add new ones after it.
 HEADLINE = ("success", "identity", "max flip", "attr. dependency", "PSNR outside", "background",
-            "seam", "realism", "ms / photo", "probe success")
+            "seam", "realism", "ms / photo", "probe success", "realism (matched)")
 
 
 def headline_rows(report: dict) -> list[list[str]]:
@@ -218,7 +218,8 @@ def headline_rows(report: dict) -> list[list[str]]:
                          _fmt(loc["seam_ratio_median"]), _fmt(real.get("ratio")),
                          f"{1000 * r['speed']['total_median_seconds']:.0f}",
                          f"{r['probe']['success_rate']:.2f}" if r.get("probe")
-                         else "not measured"])
+                         else "not measured",
+                         _fmt((real.get("matched") or {}).get("ratio"))])
     return rows
 
 
@@ -240,10 +241,19 @@ def realism_notes(report: dict) -> list[str]:
     notes = []
     for task, per in report["results"].items():
         for m, r in per.items():
-            groups = (r.get("realism") or {}).get("ratio_by_group")
+            realism = r.get("realism") or {}
+            groups = realism.get("ratio_by_group")
             if groups:
                 parts = ", ".join(f"{g} {_fmt(v)}" for g, v in groups.items())
                 notes.append(f"{task} / {m}: realism by feature group: {parts}")
+            matched = realism.get("matched")
+            if matched:
+                parts = ", ".join(f"{g} {_fmt(v)}"
+                                  for g, v in (matched.get("ratio_by_group") or {}).items())
+                notes.append(f"{task} / {m}: realism against real faces matched on "
+                             f"{', '.join(matched['on'])} (effective count "
+                             f"{matched['effective_real_faces']} of {realism['real_faces']}): "
+                             f"{_fmt(matched['ratio'])}" + (f" ({parts})" if parts else ""))
     return notes
 
 
@@ -317,7 +327,8 @@ calls the same person); max flip: the other attributes' largest flip rate;
 PSNR outside the edited region and on the background (inf: bit-identical on every photo);
 seam: gradient energy on the blend boundary, output over input (1 = invisible);
 realism: FD of the edited region to real faces with the target, over the inputs' (lower is
-better); probe success: share of outputs an independent probe, which the editor never sees,
+better); realism (matched): the same against real faces weighted to the inputs' mix of the
+traits an edit keeps (sex, age, facial hair, make-up...); probe success: share of outputs an independent probe, which the editor never sees,
 reads as the target (an output without a face counts as a failure; not measured without probe
 data, nor for mirror).</p>
 <h2>Plots</h2>{plots}
