@@ -210,3 +210,7 @@ def test_region_statistics_reports_each_statistic_for_inputs_outputs_and_referen
     assert stats["L mean"] == {"inputs": 0.0, "outputs": 70.0, "references": 60.0}
     assert stats["laplacian std"]["outputs"] == 4.0
     assert region_statistics(out[:, :10], ins[:, :10], ref[:, :10]) is None
+    ref[:2, -8] = 90.0  # weighted to the first two references only
+    matched = region_statistics(out, ins, ref, np.r_[1.0, 1.0, 0.0, 0.0, 0.0])
+    assert matched["L mean"]["references (matched)"] == 90.0
+    assert matched["L mean"]["references"] == 72.0

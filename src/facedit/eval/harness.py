@@ -312,7 +312,8 @@ def realism_of(space: FeatureSpace | None, feats_out, feats_in, feats_ref,
               "fd_real_half_vs_half": frechet_distance(space(feats_ref[::2]),
                                                        space(feats_ref[1::2])),
               "ratio_by_group": realism_by_group(out, feats_in, feats_ref),
-              "statistics": region_statistics(out, feats_in, feats_ref)}
+              "statistics": region_statistics(out, feats_in, feats_ref,
+                                              None if matched is None else matched["weights"])}
     if matched is not None:
         w = matched["weights"]
         fd_out_m, fd_in_m = _fds_to_real(space, out, feats_in, feats_ref, w)
@@ -348,16 +349,22 @@ def realism_by_group(feats_out, feats_in, feats_ref, ref_weights=None) -> dict |
     return ratios
 
 
-def region_statistics(feats_out, feats_in, feats_ref) -> dict | None:
+def region_statistics(feats_out, feats_in, feats_ref, ref_weights=None) -> dict | None:
     """The mean of each of the region's colour and sharpness statistics (the last group of
     `region_features`) over inputs, outputs and real references: which way an edit moves the
-    region's colour or sharpness relative to real faces. None for features of another layout."""
+    region's colour or sharpness relative to real faces. With `ref_weights` (M,) the references'
+    mean is weighted (`matching_weights`) and reported as "references (matched)" too. None for
+    features of another layout."""
     if np.shape(feats_ref)[1] != sum(feature_groups()):
         return None
     width = feature_groups()[-1]
     means = {who: np.nanmean(np.asarray(f, np.float64)[:, -width:], axis=0)
              for who, f in (("inputs", feats_in), ("outputs", feats_out),
                             ("references", feats_ref))}
+    if ref_weights is not None:
+        ref = np.ma.masked_invalid(np.asarray(feats_ref, np.float64)[:, -width:])
+        means["references (matched)"] = np.ma.average(ref, axis=0, weights=np.broadcast_to(
+            np.asarray(ref_weights, np.float64)[:, None], ref.shape)).filled(np.nan)
     return {name: {who: round(float(m[i]), 3) for who, m in means.items()}
             for i, name in enumerate(REGION_STATISTICS)}
 
