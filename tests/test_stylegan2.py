@@ -376,3 +376,24 @@ def test_learned_w_directions_step_by_the_class_gap():
     # Step 1 moves each layer's W by the gap between faces with and without the attribute.
     step = d.step("smiling").reshape(backend.n_latent, backend.style_dim)
     assert abs(step[0] @ backend.axis) == pytest.approx(gap, rel=0.1)
+
+
+class _FaintJudge(_LineJudge):
+    """Reads a second attribute that no sampled face reaches (its probability stays under 0.5)."""
+    attributes = ["Smiling", "Bald"]
+
+    def score(self, crops):
+        p, age = super().score(crops)
+        return np.concatenate([p, 0.4 * p], axis=1), age
+
+
+def test_a_w_direction_without_a_class_gap_steps_by_the_spread_of_codes():
+    from facedit.stylegan_directions import learn_w_directions, w_scales
+
+    backend = _LineBackend()
+    d = learn_w_directions(backend, _FaintJudge(), samples=400, ratio=0.2)
+    assert d.meta["smiling"]["scale_from"] == "class gap"
+    meta = d.meta["bald"]
+    assert meta["scale_from"] == "std"
+    unit = d["bald"].reshape(backend.n_latent, backend.style_dim)[:1]
+    assert meta["scale"] == pytest.approx(float(w_scales(backend, unit)[0]), rel=1e-5)

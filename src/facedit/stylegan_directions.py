@@ -176,11 +176,17 @@ def learn_w_directions(backend, judge, samples: int = 2000, ratio: float = 0.1,
     if not names:
         raise ConfigError("no attribute separated the sampled faces; sample more faces")
     w_vectors = np.stack(vectors)
-    for name, vector, spread in zip(names, w_vectors, w_scales(backend, w_vectors)):
+    gaps = {}
+    for name, vector in zip(names, w_vectors):
         s = table[meta[name]["label"]]
         present, absent = (s > 40, s < 30) if name == "age" else (s >= 0.5, s < 0.5)
-        gap = class_gap(w, present, absent, vector, backend.n_latent)
-        meta[name].update(scale=float(spread) if gap is None else gap,
+        gaps[name] = class_gap(w, present, absent, vector, backend.n_latent)
+    # The std of sampled codes (a mapping pass over 2,000 codes) only where no class gap exists.
+    no_gap = [k for k, n in enumerate(names) if gaps[n] is None]
+    spreads = dict(zip(no_gap, w_scales(backend, w_vectors[no_gap]))) if no_gap else {}
+    for k, name in enumerate(names):
+        gap = gaps[name]
+        meta[name].update(scale=float(spreads[k]) if gap is None else gap,
                           scale_from="std" if gap is None else "class gap")
     return DirectionSet(names, tile_w(w_vectors, backend.n_latent), meta,
                         {"source": "facedit learn-w", "model": backend.name})
