@@ -224,16 +224,25 @@ class Editor:
         unmet = {}
         for name, target in targets.items():
             label = self.attribute(name).label
-            now = float(self.judge.value(face.small[None], label)[0])
+            now = self._unedited_reading(face, label)
             middle = 0.5 if label != "age" else now
             if (target >= middle and now < target) or (target < middle and now > target):
                 unmet[name] = target
         return unmet
 
+    def _unedited_reading(self, face: EncodedFace, label: str) -> float:
+        """The judge's reading of `label` on the face's own model-size crop, read once per face
+        (what a render with no step gives: its residual is zero)."""
+        key = ("reading", label)
+        if key not in face._cache:
+            face._cache[key] = float(self.judge.value(face.small[None], label)[0])
+        return face._cache[key]
+
     def _solve_one(self, face: EncodedFace, attr: Attribute, target: float,
                    fixed: dict[str, float], names) -> float:
         label = attr.label
-        current = float(self.judge.value(self.small_renders(face, [fixed], names), label)[0])
+        current = float(self.judge.value(self.small_renders(face, [fixed], names), label)[0]) \
+            if fixed else self._unedited_reading(face, label)
         if abs(current - target) < SAME:
             return 0.0
         sign = 1.0 if target > current else -1.0
