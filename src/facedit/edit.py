@@ -34,7 +34,10 @@ from facedit.morph import displacement_field, morph_frame, warp_by_field
 from facedit.paths import user_directions
 
 MORPH_METHODS = ("warp", "latent")
-CALIBRATION_POINTS = 8  # candidates per search round; two rounds per attribute
+# Candidates per search round: a coarse walk over the whole range, then a finer one inside
+# the bracket it found. 150 solves on 50 held-out photos: (8, 8) ends within 0.0014 of the
+# target, (6, 4) within 0.0068, in 60% of the time.
+CALIBRATION_POINTS = (6, 4)
 AGE_RANGE = (1.0, 100.0)
 RAW_STEP_LIMIT = 4.0  # raw steps may reach this many times an attribute's calibration bound
 
@@ -248,8 +251,8 @@ class Editor:
         sign = 1.0 if target > current else -1.0
         lo, hi, v_lo = 0.0, sign * attr.max_step, current
         step = 0.0
-        for _ in range(2):  # a coarse walk, then a finer one inside the bracket it found
-            path = np.linspace(lo, hi, CALIBRATION_POINTS + 1)
+        for points in CALIBRATION_POINTS:
+            path = np.linspace(lo, hi, points + 1)
             trials = [{**fixed, attr.name: float(c)} for c in path[1:]]
             values = np.r_[v_lo, self.judge.value(self.small_renders(face, trials, names), label)]
             step, k = walk(path, values, target)
