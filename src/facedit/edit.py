@@ -233,13 +233,18 @@ class Editor:
                 unmet[name] = target
         return unmet
 
+    def _unedited_scores(self, face: EncodedFace) -> tuple[np.ndarray, np.ndarray]:
+        """The judge's scores (probabilities (1, K), ages (1,)) of the face's own model-size crop,
+        read once per face: what a render with no step gives (its residual is zero), and the
+        "before" of an edit's readings."""
+        if "scores" not in face._cache:
+            face._cache["scores"] = self.judge.score(face.small[None])
+        return face._cache["scores"]
+
     def _unedited_reading(self, face: EncodedFace, label: str) -> float:
-        """The judge's reading of `label` on the face's own model-size crop, read once per face
-        (what a render with no step gives: its residual is zero)."""
-        key = ("reading", label)
-        if key not in face._cache:
-            face._cache[key] = float(self.judge.value(face.small[None], label)[0])
-        return face._cache[key]
+        """The judge's reading of `label` (a probability, or age in years) on the face's crop."""
+        probs, ages = self._unedited_scores(face)
+        return float(ages[0] if label == "age" else probs[0, self.judge.attributes.index(label)])
 
     def _solve_one(self, face: EncodedFace, attr: Attribute, target: float,
                    fixed: dict[str, float], names) -> float:
@@ -420,18 +425,19 @@ class Editor:
                   (n == "age" or self.attribute(n).label in self.judge.attributes)]
         if not wanted:
             return [{} for _ in faces], [{} for _ in faces]
-        small = lambda imgs: np.stack([self._to_model_size(c) for c in imgs])  # noqa: E731
-        return (self.readings(small([f.aligned.crop for f in faces]), wanted),
-                self.readings(small(crops), wanted))
+        before = [self._as_readings(*self._unedited_scores(f), wanted)[0] for f in faces]
+        return before, self.readings(np.stack([self._to_model_size(c) for c in crops]), wanted)
 
     def readings(self, small: np.ndarray, names) -> list[dict[str, float]]:
         """The judge's reading of each attribute in `names` (a probability; age in years) on each
         model-size crop of `small` (B, s, s, 3)."""
-        probs, ages = self.judge.score(small)
+        return self._as_readings(*self.judge.score(small), names)
+
+    def _as_readings(self, probs: np.ndarray, ages: np.ndarray, names) -> list[dict[str, float]]:
         labels = {n: self.attribute(n).label for n in names}
         return [{n: float(ages[i] if labels[n] == "age" else
                           probs[i, self.judge.attributes.index(labels[n])]) for n in names}
-                for i in range(len(small))]
+                for i in range(len(probs))]
 
     def sweep(self, face: EncodedFace, steps: dict[str, float], frames: int) -> list[np.ndarray]:
         """Blend-size crops with the edit growing from nothing to `steps` over `frames` frames."""
