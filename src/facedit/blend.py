@@ -26,6 +26,11 @@ def region_weight(face: Face, regions: Sequence[str], size: int, margin: float) 
     return feather(hard, margin)
 
 
+def luma(image: np.ndarray) -> np.ndarray:
+    """(..., 3) RGB -> (...) float32 luma (BT.601 weights)."""
+    return np.asarray(image, np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
 def scale_chroma(residual: np.ndarray, amount: float) -> np.ndarray:
     """A residual with its colour change scaled by `amount` and its light change kept.
 
@@ -39,9 +44,8 @@ def scale_chroma(residual: np.ndarray, amount: float) -> np.ndarray:
     """
     if amount == 1.0:
         return residual
-    luma = residual @ np.array([0.299, 0.587, 0.114], np.float32)
-    luma = luma[..., None]
-    return (luma + np.float32(amount) * (residual - luma)).astype(np.float32)
+    light = luma(residual)[..., None]
+    return (light + np.float32(amount) * (residual - light)).astype(np.float32)
 
 
 def limit_residual(residual: np.ndarray, crop: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -104,8 +108,7 @@ def remove_object(crop: np.ndarray, reference: np.ndarray, region: np.ndarray, k
     Returns:
         (S, S, 3) uint8, equal to `crop` outside the repainted pixels.
     """
-    lum = lambda im: im[..., 0] * 0.299 + im[..., 1] * 0.587 + im[..., 2] * 0.114  # noqa: E731
-    diff = lum(reference.astype(np.float32)) - lum(crop.astype(np.float32))
+    diff = luma(reference) - luma(crop)
     # High-pass: thin frames stand out; broad colour differences of the blurry model do not.
     diff -= cv2.GaussianBlur(diff, (0, 0), crop.shape[0] / 32)
     darker = diff > threshold

@@ -243,8 +243,11 @@ class Editor:
 
     def _unedited_reading(self, face: EncodedFace, label: str) -> float:
         """The judge's reading of `label` (a probability, or age in years) on the face's crop."""
-        probs, ages = self._unedited_scores(face)
-        return float(ages[0] if label == "age" else probs[0, self.judge.attributes.index(label)])
+        return self._pick(*self._unedited_scores(face), 0, label)
+
+    def _pick(self, probs: np.ndarray, ages: np.ndarray, i: int, label: str) -> float:
+        """Crop i's reading of a judge label from the judge's scores."""
+        return float(ages[i] if label == "age" else probs[i, self.judge.attributes.index(label)])
 
     def _solve_one(self, face: EncodedFace, attr: Attribute, target: float,
                    fixed: dict[str, float], names) -> float:
@@ -342,7 +345,7 @@ class Editor:
         lenses, which the model decodes as dark ones, would otherwise come out glowing."""
         size = crop.shape[0]
         residual = upsample_residual(scale_chroma(edited - base, self.chroma_of(names)), size)
-        if steps.get("eyeglasses", 0.0) >= 0 or "eyeglasses" not in self.directions:
+        if not self._glasses_removal(steps):
             return residual
         mask = self._paste_mask_at(face, size) > 0.5
         offset = (crop[mask] - upsample_residual(base, size)[mask]).mean(axis=0)
@@ -358,11 +361,18 @@ class Editor:
                                           interpolation=cv2.INTER_AREA)
         return face._cache[key]
 
+    def _glasses_removal(self, steps: dict[str, float]) -> float:
+        """How far the steps remove eyeglasses (a positive raw step), 0 when they do not: the
+        edits that paint the frames out (`_base_crop`) and limit the residual (`_residual`)."""
+        if "eyeglasses" not in self.directions:
+            return 0.0
+        return max(0.0, -steps.get("eyeglasses", 0.0))
+
     def _base_crop(self, face: EncodedFace, steps: dict[str, float], small: bool = False):
         """The real crop the residual is added to; for eyeglasses removal, the crop with the
         frames painted out (computed once per face, against the model's glasses-free face)."""
-        removal = -steps.get("eyeglasses", 0.0)
-        if removal <= 0 or "eyeglasses" not in self.directions:
+        removal = self._glasses_removal(steps)
+        if not removal:
             return face.small if small else face.aligned.crop
         if "no_glasses" not in face._cache:
             from facedit.masks import region_mask
@@ -435,8 +445,7 @@ class Editor:
 
     def _as_readings(self, probs: np.ndarray, ages: np.ndarray, names) -> list[dict[str, float]]:
         labels = {n: self.attribute(n).label for n in names}
-        return [{n: float(ages[i] if labels[n] == "age" else
-                          probs[i, self.judge.attributes.index(labels[n])]) for n in names}
+        return [{n: self._pick(probs, ages, i, labels[n]) for n in names}
                 for i in range(len(probs))]
 
     def sweep(self, face: EncodedFace, steps: dict[str, float], frames: int) -> list[np.ndarray]:
