@@ -24,3 +24,10 @@ def test_walk_reports_out_of_reach_and_already_there():
 def test_walk_refuses_mismatched_paths():
     with pytest.raises(ValueError, match="equal"):
         walk([0.0, 1.0], [0.1], 0.5)
+
+
+def test_out_of_reach_takes_the_nearest_reading_never_one_that_moved_away():
+    # A removal whose readings rise (the model's 'no glasses' face reads as more glasses): no edit.
+    assert walk([0.0, -1.0, -2.0, -3.0], [0.14, 0.16, 0.2, 0.27], 0.05) == (0.0, None)
+    # A path that first nears the target and then turns away stops at its nearest point.
+    assert walk([0.0, 1.0, 2.0, 3.0], [0.2, 0.6, 0.7, 0.5], 0.95) == (2.0, None)

@@ -1,6 +1,7 @@
 """The one rule that turns a target reading into a raw step along a direction: walk from where the
 face is now towards the target, stop at the first reading that reaches it, and interpolate
-linearly inside that bracket; when no reading reaches it, the farthest step walked.
+linearly inside that bracket; when no reading reaches it, the walked step whose reading is
+nearest the target (never a step that only makes the reading worse).
 
 `Editor.solve_steps` walks a coarse path and then a finer one inside the bracket; the server reads
 a curve measured once per face. Both call `walk`, so a slider and a command line edit agree.
@@ -23,7 +24,9 @@ def walk(steps, values, target: float) -> tuple[float, int | None]:
     Returns:
         (step, k): k is the first index whose reading is at or past the target (on the far side
         from values[0]) and step is interpolated between points k - 1 and k; (steps[0], 0) when
-        the current reading is already on the target; (steps[-1], None) when no point reaches it.
+        the current reading is already on the target; (the step whose reading is nearest the
+        target, None) when no point reaches it: the farthest step on a path that moves towards
+        the target, the current position (no edit) on one that only moves away from it.
 
     >>> walk(np.array([0., 1., 2.]), np.array([.3, .5, .9]), .7)
     (1.5, 2)
@@ -39,7 +42,9 @@ def walk(steps, values, target: float) -> tuple[float, int | None]:
     sign = 1.0 if target > values[0] else -1.0
     reached = np.flatnonzero((values[1:] - target) * sign >= 0)
     if len(reached) == 0:
-        return float(steps[-1]), None
+        gap = np.abs(values - target)
+        nearest = len(gap) - 1 - int(np.argmin(gap[::-1]))  # the farthest of equally near points
+        return float(steps[nearest]), None
     k = int(reached[0]) + 1
     v0, v1 = values[k - 1], values[k]
     frac = 0.0 if v1 == v0 else float(np.clip((target - v0) / (v1 - v0), 0.0, 1.0))

@@ -1,0 +1,45 @@
+"""The editing issue's grid of held-out photos: N CelebA test photos (people no model was trained
+on) x the demo's edits (original, smile, less smile, glasses on, glasses off, mirror midpoint).
+Dataset faces may not enter the repository: write it to a git-ignored folder and look at it.
+
+    python scripts/heldout_grid.py [--data ../shared/data] [--count 16] [--out outputs/heldout_grid.png]
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from facedit.animate import save_grid
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--count", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("outputs/heldout_grid.png"))
+    args = parser.parse_args()
+    from facedit.demo import demo_edits
+    from facedit.edit import Editor
+    from facedit.errors import FaceditError
+    from facedit.eval.tasks import celeba_photos
+    from facedit.io import load_image
+
+    editor = Editor.load()
+    rows, labels, done = [], [], 0
+    for photo in celeba_photos(args.data, "test", args.seed):
+        if done == args.count:
+            break
+        try:
+            _, row, row_labels, _ = demo_edits(editor, load_image(photo.path), photo.path.name)
+        except FaceditError as exc:
+            print(f"{photo.path.name}: skipped ({exc})")
+            continue
+        rows += row
+        labels += row_labels
+        done += 1
+    print(save_grid(args.out, rows, columns=len(row_labels), labels=labels, cell=160))
+
+
+if __name__ == "__main__":
+    main()
