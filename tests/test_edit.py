@@ -4,6 +4,7 @@ its target, morphs end exactly on their faces; the editing commands and `facedit
 end to end."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -16,6 +17,7 @@ from facedit.data.sources import CELEBA_ATTRIBUTES
 from facedit.directions import DirectionSet
 from facedit.edit import Editor
 from facedit.errors import ConfigError
+from facedit.faces import INNER_MOUTH_RING
 from facedit.io import load_image, save_image
 from facedit.models.backend import TorchVAEBackend
 from facedit.models.vae import FaceVAE, VAEConfig
@@ -153,7 +155,8 @@ def test_target_already_met_changes_nothing(editor, face, astronaut):
     np.testing.assert_array_equal(result.photo, astronaut)
 
 
-@pytest.mark.parametrize("strengths", [{"smiling": 2.0}, {"eyeglasses": -2.5}, {"young": 3.0}])
+@pytest.mark.parametrize("strengths", [{"smiling": 2.0}, {"smiling": -2.0}, {"eyeglasses": -2.5},
+                                       {"young": 3.0}])
 def test_raw_edit_changes_only_inside_the_region(editor, face, astronaut, strengths):
     result = editor.edit(astronaut, strengths, raw=True, faces=[face])
     weight = editor.weight(face, list(strengths))
@@ -206,6 +209,24 @@ def test_shape_field_grows_with_the_step(editor, face):
     np.testing.assert_allclose(two, 2 * one, atol=1e-5)
     assert shaped.shape_field(face, {"eyeglasses": 1.0}) is None
     assert shaped.shape_field(face, {"smiling": -1.0}) is None, "removal must not warp"
+
+
+def _teeth(crop: np.ndarray, face) -> int:
+    """Pixels brighter than the lips and skin (luma > 205) inside the open mouth's inner lip ring
+    of `face`: the astronaut's teeth."""
+    ring = np.zeros(crop.shape[:2], np.uint8)
+    points = face.aligned.face.mesh[list(INNER_MOUTH_RING), :2]
+    cv2.fillPoly(ring, [np.rint(points).astype(np.int32)], 1)
+    return int(((crop @ LUMA > 205) & (ring > 0)).sum())
+
+
+def test_smile_removal_closes_the_lips_over_the_teeth(editor, face, astronaut):
+    teeth = _teeth(face.aligned.crop, face)
+    assert teeth >= 10, "the astronaut's smile shows her teeth"
+    steps = [-0.3, -1.0, -3.0]
+    crops = [editor.edit(astronaut, {"smiling": s}, raw=True, faces=[face]).crops[0] for s in steps]
+    left = [_teeth(c, face) for c in crops]
+    assert teeth > left[0] > left[1] >= left[2] and left[2] <= 0.15 * teeth, (teeth, left)
 
 
 def _colour(image: np.ndarray) -> np.ndarray:

@@ -41,3 +41,54 @@ def test_mismatched_inputs_are_shape_errors():
     pts = _grid_points()
     with pytest.raises(ShapeError):
         morph_frame(np.zeros((64, 64, 3), np.uint8), pts, np.zeros((32, 32, 3), np.uint8), pts, 0.5)
+
+
+def _open_mouth(size=128):
+    """A synthetic face mesh (478 points on a coarse grid) whose lip points draw an open mouth:
+    red lips 6 px thick around a 12 px gap of white teeth, on skin."""
+    from facedit.faces import (LOWER_LIP_INNER, LOWER_LIP_OUTER, UPPER_LIP_INNER,
+                               UPPER_LIP_OUTER)
+
+    g = np.linspace(8, size - 8, 8)
+    grid = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+    away = grid[(np.abs(grid[:, 0] - 64) > 34) | (np.abs(grid[:, 1] - 70) > 22)]
+    points = away[np.arange(478) % len(away)]  # every other point away from the mouth
+    points[78], points[308] = (40, 70), (88, 70)  # the inner corners
+    xs = np.linspace(44, 84, len(UPPER_LIP_INNER))
+    for rows, y in ((UPPER_LIP_OUTER, 58), (UPPER_LIP_INNER, 64), (LOWER_LIP_INNER, 76),
+                    (LOWER_LIP_OUTER, 82)):
+        points[list(rows)] = np.stack([xs, np.full_like(xs, y)], 1)
+    image = np.full((size, size, 3), (200, 160, 140), np.uint8)
+    image[58:64, 40:89] = (170, 60, 70)
+    image[76:82, 40:89] = (170, 60, 70)
+    image[64:76, 44:85] = 250
+    return image, points
+
+
+def test_mouth_closing_brings_the_lips_together_and_moves_nothing_else():
+    from facedit.faces import LOWER_LIP_INNER, UPPER_LIP_INNER
+    from facedit.morph import LIPS_MEET, mouth_closing
+
+    _, points = _open_mouth()
+    shift = mouth_closing(points)
+    moved = points + shift
+    gap = moved[list(LOWER_LIP_INNER), 1] - moved[list(UPPER_LIP_INNER), 1]
+    np.testing.assert_allclose(gap, 12 * (1 - 2 * LIPS_MEET), atol=1e-4)
+    lips = np.abs(shift).sum(1) > 0
+    assert lips.sum() == 36 and not shift[~lips].any()
+
+
+def test_close_mouth_covers_the_teeth_with_lip():
+    from facedit.morph import close_mouth, displacement_field, mouth_closing
+
+    image, points = _open_mouth()
+    shift = mouth_closing(points)
+    field = displacement_field(points, points + shift, image.shape[0])
+    teeth = (image[..., 1] > 240).sum()
+    closed = close_mouth(image, points, field, shift)
+    warped_only = close_mouth(image, points, field, shift, fill=0.0)
+    assert (closed[..., 1] > 240).sum() < 0.05 * teeth
+    assert (warped_only[..., 1] > 240).sum() < 0.5 * teeth, "the warp alone squeezes the teeth"
+    # The lips meet: the middle row between them is lip-red, not white.
+    assert closed[70, 50:80, 1].mean() < 150
+    assert np.array_equal(close_mouth(image, points, 0 * field, 0 * shift, fill=0.0), image)

@@ -30,7 +30,8 @@ from facedit.blend import (apply_residual, crossfade, limit_residual, region_wei
 from facedit.calibrate import SAME, walk
 from facedit.directions import DirectionSet
 from facedit.errors import ConfigError, check_image_array
-from facedit.morph import displacement_field, morph_frame, warp_by_field
+from facedit.morph import (close_mouth, displacement_field, morph_frame, mouth_closing,
+                            warp_by_field)
 from facedit.paths import user_directions
 
 MORPH_METHODS = ("warp", "latent")
@@ -38,6 +39,10 @@ MORPH_METHODS = ("warp", "latent")
 # the bracket it found. 150 solves on 50 held-out photos: (8, 8) ends within 0.0014 of the
 # target, (6, 4) within 0.0068, in 60% of the time.
 CALIBRATION_POINTS = (6, 4)
+# A removed smile closes the lips over the teeth and runs this share of the smile's shape
+# backwards: the corners come down. A full step squeezes the mouth into a pucker (looked at on the
+# astronaut and 6 held-out smiles).
+UNCURVE = 0.3
 AGE_RANGE = (1.0, 100.0)
 RAW_STEP_LIMIT = 4.0  # raw steps may reach this many times an attribute's calibration bound
 
@@ -296,26 +301,31 @@ class Editor:
         sum(step * shape) inside each attribute's feathered region; None when no asked attribute
         has a shape. Each attribute's unit field is computed once per face.
 
-        Only steps that add an attribute warp: a shape is learned as the attribute's arrival on a
-        face without it, and run backwards on a face that has it (un-curving an open smile) it
-        squeezes what the model should redraw (the teeth). Removal is the residual's alone."""
+        Only steps that add an attribute warp here: a shape is learned as the attribute's arrival
+        on a face without it, and run backwards on an open smile it squeezes the teeth. A smile's
+        removal closes the lips first and then runs part of the shape back (`_close_mouth`)."""
         field = None
         for name, step in steps.items():
             if step <= 0 or name not in self.directions.shapes:
                 continue
-            key = ("shape", name)
-            if key not in face._cache:
-                size = self.blend_size
-                w = self.weight(face, [name])
-                points = face.aligned.face.mesh[:, :2]
-                ix = np.clip(np.rint(points).astype(int), 0, size - 1)
-                at_points = w[ix[:, 1], ix[:, 0]][:, None]
-                shift = self.directions.shapes[name] * size * at_points
-                # Masked by the region weight: exactly nothing moves outside the region.
-                face._cache[key] = displacement_field(points, points + shift, size) * w[..., None]
-            unit = face._cache[key]
+            unit = self._unit_shape(face, name)
             field = step * unit if field is None else field + step * unit
         return field
+
+    def _unit_shape(self, face: EncodedFace, name: str) -> np.ndarray:
+        """The backward warp field (S, S, 2) of raw step 1 of `name`'s shape (see
+        `shape_field`), computed once per face."""
+        key = ("shape", name)
+        if key not in face._cache:
+            size = self.blend_size
+            w = self.weight(face, [name])
+            points = face.aligned.face.mesh[:, :2]
+            ix = np.clip(np.rint(points).astype(int), 0, size - 1)
+            shift = self.directions.shapes[name] * size * w[ix[:, 1], ix[:, 0]][:, None]
+            # Masked by the region weight: exactly nothing moves outside the region.
+            face._cache[key] = (displacement_field(points, points + shift, size) * w[..., None],
+                                shift)
+        return face._cache[key][0]
 
     # -- rendering ------------------------------------------------------------------------------
 
@@ -339,17 +349,34 @@ class Editor:
         """What the edit adds to `crop` (float32, at the crop's size): the model's edited minus
         unedited decoding, its colour scaled by the named attributes' `chroma_of`.
 
+        A smile's removal leaves the lips, which `_close_mouth` closed, to themselves: the
+        model's blurry closed mouth on them would grey the lips and draw a second pair.
+
         After a paint-out (eyeglasses removal, `_base_crop`) the crop already lacks part of
         what the residual adds, so the residual is limited to never carry a pixel past the
         model's edited face (shifted by the photo's mean difference from its decoding): clear
         lenses, which the model decodes as dark ones, would otherwise come out glowing."""
         size = crop.shape[0]
         residual = upsample_residual(scale_chroma(edited - base, self.chroma_of(names)), size)
+        smile_removal = self._removal(steps, "smiling")
+        if smile_removal:  # the closed real lips stay as they are (`_close_mouth`)
+            keep = self._fade_in(smile_removal, "smiling") * self._lips_at(face, size)
+            residual = residual * (1 - keep)[..., None]
         if not self._glasses_removal(steps):
             return residual
         mask = self._paste_mask_at(face, size) > 0.5
         offset = (crop[mask] - upsample_residual(base, size)[mask]).mean(axis=0)
         return limit_residual(residual, crop, upsample_residual(edited, size) + offset)
+
+    def _lips_at(self, face: EncodedFace, size: int) -> np.ndarray:
+        """The lips' feathered region (the open mouth's outer edge) at blend or model size."""
+        key = ("lips", size)
+        if key not in face._cache:
+            big = region_weight(face.aligned.face, ("mouth",), self.blend_size,
+                                0.02 * self.blend_size)
+            face._cache[key] = big if size == self.blend_size else cv2.resize(
+                big, (size, size), interpolation=cv2.INTER_AREA)
+        return face._cache[key]
 
     def _paste_mask_at(self, face: EncodedFace, size: int) -> np.ndarray:
         """`paste_mask` at blend or model size."""
@@ -364,13 +391,29 @@ class Editor:
     def _glasses_removal(self, steps: dict[str, float]) -> float:
         """How far the steps remove eyeglasses (a positive raw step), 0 when they do not: the
         edits that paint the frames out (`_base_crop`) and limit the residual (`_residual`)."""
-        if "eyeglasses" not in self.directions:
-            return 0.0
-        return max(0.0, -steps.get("eyeglasses", 0.0))
+        return self._removal(steps, "eyeglasses")
+
+    def _removal(self, steps: dict[str, float], name: str) -> float:
+        """How far the steps remove `name` (a positive raw step), 0 when they do not."""
+        return max(0.0, -steps.get(name, 0.0)) if name in self.directions else 0.0
+
+    def _fade_in(self, removal: float, name: str) -> float:
+        """0..1: a paint-out fades in over the first half of the removal range, so the edit
+        grows smoothly from nothing instead of jumping at the smallest step."""
+        return min(1.0, removal / (0.5 * self.attribute(name).max_step))
 
     def _base_crop(self, face: EncodedFace, steps: dict[str, float], small: bool = False):
-        """The real crop the residual is added to; for eyeglasses removal, the crop with the
-        frames painted out (computed once per face, against the model's glasses-free face)."""
+        """The real crop the residual is added to: for eyeglasses removal with the frames
+        painted out, for smile removal with the mouth closed (at blend or model size, uint8)."""
+        crop = self._without_glasses(face, steps, small)
+        removal = self._removal(steps, "smiling")
+        if removal:
+            crop = self._close_mouth(face, crop, removal)
+        return crop
+
+    def _without_glasses(self, face: EncodedFace, steps: dict[str, float], small: bool):
+        """The real crop, for eyeglasses removal with the frames painted out (computed once per
+        face, against the model's glasses-free face)."""
         removal = self._glasses_removal(steps)
         if not removal:
             return face.small if small else face.aligned.crop
@@ -386,15 +429,34 @@ class Editor:
             painted = remove_object(face.aligned.crop, reference,
                                     region_mask(f, "eye_band", (size, size)), keep)
             face._cache["no_glasses"] = (painted, self._to_model_size(painted))
-        # Fade the paint-out in over the first half of the removal range, so the edit grows
-        # smoothly from nothing instead of jumping at the smallest step.
-        amount = min(1.0, removal / (0.5 * self.attribute("eyeglasses").max_step))
+        amount = self._fade_in(removal, "eyeglasses")
         real = face.small if small else face.aligned.crop
         painted = face._cache["no_glasses"][1 if small else 0]
         if amount >= 1.0:
             return painted
         mixed = real.astype(np.float32) + amount * (painted.astype(np.float32) - real)
         return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+
+    def _close_mouth(self, face: EncodedFace, crop: np.ndarray, removal: float) -> np.ndarray:
+        """`crop` (blend or model size) with the lips brought together over the teeth, faded in
+        with the removal, and the smile's shape run `UNCURVE` backwards (the corners come down).
+        The closing's field is computed once per face."""
+        if "mouth_closing" not in face._cache:
+            points = face.aligned.face.mesh[:, :2]
+            shift = mouth_closing(points)
+            inside = self.weight(face, ["smiling"])[..., None]  # nothing moves outside it
+            face._cache["mouth_closing"] = (
+                displacement_field(points, points + shift, self.blend_size) * inside, shift)
+        field, shift = face._cache["mouth_closing"]
+        amount = self._fade_in(removal, "smiling")
+        field, shift = amount * field, amount * shift
+        if "smiling" in self.directions.shapes:
+            step = -UNCURVE * removal
+            field = field + step * self._unit_shape(face, "smiling")
+            shift = shift + step * face._cache[("shape", "smiling")][1]
+        scale = crop.shape[0] / self.blend_size
+        return close_mouth(crop, face.aligned.face.mesh[:, :2] * scale, field, shift * scale,
+                           fill=amount)
 
     def edit(self, photo: np.ndarray, strengths: dict[str, float], raw: bool = False,
              all_faces: bool = False, faces: list[EncodedFace] | None = None,

@@ -24,6 +24,13 @@ EYE_LEFT_RING = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 1
 EYE_RIGHT_RING = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
 NOSE_TIP = 4
 MOUTH_LEFT, MOUTH_RIGHT = 61, 291
+# The lips' points from the left mouth corner to the right, paired column by column: the inner
+# edge of the upper lip with the inner edge of the lower lip, and the outer edges above / below.
+UPPER_LIP_INNER = (191, 80, 81, 82, 13, 312, 311, 310, 415)
+LOWER_LIP_INNER = (95, 88, 178, 87, 14, 317, 402, 318, 324)
+UPPER_LIP_OUTER = (185, 40, 39, 37, 0, 267, 269, 270, 409)
+LOWER_LIP_OUTER = (146, 91, 181, 84, 17, 314, 405, 321, 375)
+INNER_MOUTH_RING = (78,) + UPPER_LIP_INNER + (308,) + LOWER_LIP_INNER[::-1]
 
 # The 68-point layout of dlib / iBUG 300-W, each point taken from the nearest mesh vertex:
 # jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, outer lips 48-59, inner lips 60-67.

@@ -10,6 +10,10 @@ from scipy.interpolate import LinearNDInterpolator
 from threadpoolctl import threadpool_limits
 
 from facedit.errors import ShapeError
+from facedit.faces import (INNER_MOUTH_RING, LOWER_LIP_INNER, LOWER_LIP_OUTER, UPPER_LIP_INNER,
+                           UPPER_LIP_OUTER)
+
+LIPS_MEET = 0.47  # each lip moves this share of the gap between them: they meet, 6% apart
 
 
 def _anchors(size: int, per_side: int = 8) -> np.ndarray:
@@ -54,6 +58,55 @@ def warp_by_field(image: np.ndarray, field: np.ndarray, amount: float = 1.0) -> 
 def warp_to_shape(image: np.ndarray, points: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Warp `image` so that its `points` (N, 2) move to `target` (N, 2); (S, S, C) -> same."""
     return warp_by_field(image, displacement_field(points, target, image.shape[0]))
+
+
+def mouth_closing(points: np.ndarray) -> np.ndarray:
+    """The landmark displacement (N, 2) that closes an open mouth: each column of the upper lip
+    (inner and outer edge together, so the lip keeps its thickness) moves down, and the lower lip
+    up, by `LIPS_MEET` of the gap between the inner edges; every other point stays.
+
+    Args:
+        points: (N, 2) face mesh landmarks (x, y) in crop pixels.
+    """
+    shift = np.zeros_like(points, dtype=np.float32)
+    gap = points[list(LOWER_LIP_INNER)] - points[list(UPPER_LIP_INNER)]
+    for rows, sign in ((UPPER_LIP_INNER, 1), (UPPER_LIP_OUTER, 1), (LOWER_LIP_INNER, -1),
+                       (LOWER_LIP_OUTER, -1)):
+        shift[list(rows)] = sign * LIPS_MEET * gap
+    return shift
+
+
+def close_mouth(crop: np.ndarray, points: np.ndarray, field: np.ndarray, shift: np.ndarray,
+                fill: float = 1.0) -> np.ndarray:
+    """`crop` warped by the backward `field` that moves its landmarks `points` by `shift`
+    (`mouth_closing`, plus any other shape change), then the gap left between the lips (the
+    teeth, squeezed to a line) filled from the lips around it, mixed in by `fill`. A residual
+    cannot paint teeth out (the model never drew them sharp): closing the real lips over them
+    keeps the photo's own lip texture.
+
+    Args:
+        crop: (S, S, 3) uint8 RGB.
+        points, shift: (N, 2) landmarks and their displacement, in `crop` pixels.
+        field: (S', S', 2) at any size (rescaled to the crop's).
+        fill: 0..1, how much of the filled gap replaces the warped teeth.
+    Returns:
+        (S, S, 3) uint8.
+    """
+    warped = warp_by_field(crop, field)
+    if fill <= 0:
+        return warped
+    size = crop.shape[0]
+    gap = np.zeros((size, size), np.uint8)
+    ring = points[list(INNER_MOUTH_RING)] + shift[list(INNER_MOUTH_RING)]
+    cv2.fillPoly(gap, [np.rint(ring).astype(np.int32)], 1)
+    # Grown by 2 px: the warp field is interpolated over 4 px cells (`displacement_field`), and
+    # the landmarks miss teeth at the lips' edge.
+    filled = cv2.inpaint(warped, cv2.dilate(gap, np.ones((5, 5), np.uint8)), 3,
+                         cv2.INPAINT_TELEA)
+    if fill >= 1:
+        return filled
+    mixed = warped + np.float32(fill) * (filled.astype(np.float32) - warped)
+    return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
 
 
 def morph_frame(crop_a: np.ndarray, points_a: np.ndarray, crop_b: np.ndarray,
