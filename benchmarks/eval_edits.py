@@ -1,7 +1,7 @@
 """Held-out evaluation of the source tasks through the whole photo path (SPEC §5), with
 `facedit.eval` - the same run as
 
-    facedit eval ../shared/data --edits smile+,eyeglasses,mirror \
+    facedit eval ../shared/data --edits smile,eyeglasses,mirror \
         --methods facedit,noblend,baseline -o benchmarks/eval --grids outputs/eval_grids
 
     python benchmarks/eval_edits.py [--data ../shared/data] [--n 300] [--threads 1]
@@ -23,7 +23,7 @@ from pathlib import Path
 from facedit.eval.harness import EvalConfig, run_evaluation
 from facedit.eval.report import markdown_table
 
-EDITS = "smile+,eyeglasses,mirror"
+EDITS = "smile,eyeglasses,mirror"
 METHODS = "facedit,noblend,baseline"
 PROBE_DATA = Path("cache/prepared-128")
 

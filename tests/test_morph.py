@@ -92,3 +92,27 @@ def test_close_mouth_covers_the_teeth_with_lip():
     # The lips meet: the middle row between them is lip-red, not white.
     assert closed[70, 50:80, 1].mean() < 150
     assert np.array_equal(close_mouth(image, points, 0 * field, 0 * shift, fill=0.0), image)
+
+
+def test_morph_favours_the_crop_that_saw_a_region_less_foreshortened():
+    a = np.full((64, 64, 3), 40, np.uint8)
+    b = np.full((64, 64, 3), 200, np.uint8)
+    pts = _grid_points()
+    squeezed = pts.copy()
+    squeezed[:, 0] = 32 + 0.5 * (pts[:, 0] - 32)  # b saw the middle at half the width
+    plain = morph_frame(a, pts, b, squeezed, 0.5, detail_power=0)
+    weighted = morph_frame(a, pts, b, squeezed, 0.5)
+    middle = (slice(28, 36), slice(28, 36))
+    assert abs(float(plain[middle].mean()) - 120) < 1
+    assert float(weighted[middle].mean()) < 60, "the stretched view should give way"
+    # Ends stay exact.
+    assert np.array_equal(morph_frame(a, pts, b, squeezed, 0.0), a)
+    assert np.array_equal(morph_frame(a, pts, b, squeezed, 1.0), b)
+
+
+def test_source_area_of_a_uniform_stretch():
+    from facedit.morph import source_area
+
+    yy, xx = np.mgrid[0:32, 0:32].astype(np.float32)
+    field = np.stack([0.5 * xx - xx, np.zeros_like(yy)], -1)  # reads at x / 2: a 2x stretch
+    np.testing.assert_allclose(source_area(field), 0.5, atol=1e-5)
