@@ -440,23 +440,27 @@ class Editor:
     def _close_mouth(self, face: EncodedFace, crop: np.ndarray, removal: float) -> np.ndarray:
         """`crop` (blend or model size) with the lips brought together over the teeth, faded in
         with the removal, and the smile's shape run `UNCURVE` backwards (the corners come down).
-        The closing's field is computed once per face."""
-        if "mouth_closing" not in face._cache:
+        The fields are computed once per face and size."""
+        size = crop.shape[0]
+        key = ("mouth_closing", size)
+        if key not in face._cache:
             points = face.aligned.face.mesh[:, :2]
             shift = mouth_closing(points)
             inside = self.weight(face, ["smiling"])[..., None]  # nothing moves outside it
-            face._cache["mouth_closing"] = (
-                displacement_field(points, points + shift, self.blend_size) * inside, shift)
-        field, shift = face._cache["mouth_closing"]
-        amount = self._fade_in(removal, "smiling")
-        field, shift = amount * field, amount * shift
-        if "smiling" in self.directions.shapes:
-            step = -UNCURVE * removal
-            field = field + step * self._unit_shape(face, "smiling")
-            shift = shift + step * face._cache[("shape", "smiling")][1]
-        scale = crop.shape[0] / self.blend_size
-        return close_mouth(crop, face.aligned.face.mesh[:, :2] * scale, field, shift * scale,
-                           fill=amount)
+            closing = displacement_field(points, points + shift, self.blend_size) * inside
+            uncurve, uncurve_shift = np.zeros_like(closing), np.zeros_like(shift)
+            if "smiling" in self.directions.shapes:
+                uncurve = self._unit_shape(face, "smiling")
+                uncurve_shift = face._cache[("shape", "smiling")][1]
+            scale = size / self.blend_size
+            at_size = [closing, uncurve] if size == self.blend_size else [
+                cv2.resize(f, (size, size), interpolation=cv2.INTER_LINEAR) * scale
+                for f in (closing, uncurve)]
+            face._cache[key] = (points * scale, at_size, (shift * scale, uncurve_shift * scale))
+        points, (closing, uncurve), (shift, uncurve_shift) = face._cache[key]
+        amount, step = self._fade_in(removal, "smiling"), -UNCURVE * removal
+        return close_mouth(crop, points, amount * closing + step * uncurve,
+                           amount * shift + step * uncurve_shift, fill=amount)
 
     def edit(self, photo: np.ndarray, strengths: dict[str, float], raw: bool = False,
              all_faces: bool = False, faces: list[EncodedFace] | None = None,

@@ -4,6 +4,8 @@ mixed appearance. Both ends are exact, nothing ghosts, and the result keeps the 
 Pure array functions."""
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 from scipy.interpolate import LinearNDInterpolator
@@ -52,10 +54,19 @@ def warp_by_field(image: np.ndarray, field: np.ndarray, amount: float = 1.0) -> 
     if field.shape[0] != size:
         field = cv2.resize(field, (size, size), interpolation=cv2.INTER_LINEAR) * (
             size / field.shape[0])
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    yy, xx = _pixel_grid(size)
     a = np.float32(amount)
     return cv2.remap(image, xx + a * field[..., 0], yy + a * field[..., 1], cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REFLECT_101)
+
+
+@functools.lru_cache(maxsize=8)
+def _pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (y, x) pixel coordinates of a (size, size) image, float32, read-only."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    yy.setflags(write=False)
+    xx.setflags(write=False)
+    return yy, xx
 
 
 def warp_to_shape(image: np.ndarray, points: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -99,17 +110,24 @@ def close_mouth(crop: np.ndarray, points: np.ndarray, field: np.ndarray, shift: 
     if fill <= 0:
         return warped
     size = crop.shape[0]
-    gap = np.zeros((size, size), np.uint8)
     ring = points[list(INNER_MOUTH_RING)] + shift[list(INNER_MOUTH_RING)]
-    cv2.fillPoly(gap, [np.rint(ring).astype(np.int32)], 1)
-    # Grown by 2 px: the warp field is interpolated over 4 px cells (`displacement_field`), and
+    # The mouth and a margin around it (the fill reads its surroundings 3 px deep); the gap is
+    # grown by 2 px: the warp field is interpolated over 4 px cells (`displacement_field`), and
     # the landmarks miss teeth at the lips' edge.
-    filled = cv2.inpaint(warped, cv2.dilate(gap, np.ones((5, 5), np.uint8)), 3,
-                         cv2.INPAINT_TELEA)
-    if fill >= 1:
-        return filled
-    mixed = warped + np.float32(fill) * (filled.astype(np.float32) - warped)
-    return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+    x0, y0 = np.clip(np.floor(ring.min(axis=0)).astype(int) - 8, 0, size)
+    x1, y1 = np.clip(np.ceil(ring.max(axis=0)).astype(int) + 9, 0, size)
+    if x1 <= x0 or y1 <= y0:
+        return warped
+    gap = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(gap, [np.rint(ring - (x0, y0)).astype(np.int32)], 1)
+    box = warped[y0:y1, x0:x1]
+    filled = cv2.inpaint(box, cv2.dilate(gap, np.ones((5, 5), np.uint8)), 3, cv2.INPAINT_TELEA)
+    if fill < 1:
+        mixed = box + np.float32(fill) * (filled.astype(np.float32) - box)
+        filled = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+    out = warped.copy()
+    out[y0:y1, x0:x1] = filled
+    return out
 
 
 def source_area(field: np.ndarray) -> np.ndarray:
