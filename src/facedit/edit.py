@@ -308,13 +308,13 @@ class Editor:
         for name, step in steps.items():
             if step <= 0 or name not in self.directions.shapes:
                 continue
-            unit = self._unit_shape(face, name)
+            unit = self._unit_shape(face, name)[0]
             field = step * unit if field is None else field + step * unit
         return field
 
-    def _unit_shape(self, face: EncodedFace, name: str) -> np.ndarray:
+    def _unit_shape(self, face: EncodedFace, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The backward warp field (S, S, 2) of raw step 1 of `name`'s shape (see
-        `shape_field`), computed once per face."""
+        `shape_field`) and the landmarks' displacement (N, 2) it makes, once per face."""
         key = ("shape", name)
         if key not in face._cache:
             size = self.blend_size
@@ -325,7 +325,7 @@ class Editor:
             # Masked by the region weight: exactly nothing moves outside the region.
             face._cache[key] = (displacement_field(points, points + shift, size) * w[..., None],
                                 shift)
-        return face._cache[key][0]
+        return face._cache[key]
 
     # -- rendering ------------------------------------------------------------------------------
 
@@ -450,8 +450,7 @@ class Editor:
             closing = displacement_field(points, points + shift, self.blend_size) * inside
             uncurve, uncurve_shift = np.zeros_like(closing), np.zeros_like(shift)
             if "smiling" in self.directions.shapes:
-                uncurve = self._unit_shape(face, "smiling")
-                uncurve_shift = face._cache[("shape", "smiling")][1]
+                uncurve, uncurve_shift = self._unit_shape(face, "smiling")
             scale = size / self.blend_size
             at_size = [closing, uncurve] if size == self.blend_size else [
                 cv2.resize(f, (size, size), interpolation=cv2.INTER_LINEAR) * scale
