@@ -362,7 +362,7 @@ class Editor:
         if smile_removal:  # the closed real lips stay as they are (`_close_mouth`)
             keep = self._fade_in(smile_removal, "smiling") * self._lips_at(face, size)
             residual = residual * (1 - keep)[..., None]
-        if not self._glasses_removal(steps):
+        if not self._removal(steps, "eyeglasses"):
             return residual
         mask = self._paste_mask_at(face, size) > 0.5
         offset = (crop[mask] - upsample_residual(base, size)[mask]).mean(axis=0)
@@ -388,13 +388,10 @@ class Editor:
                                           interpolation=cv2.INTER_AREA)
         return face._cache[key]
 
-    def _glasses_removal(self, steps: dict[str, float]) -> float:
-        """How far the steps remove eyeglasses (a positive raw step), 0 when they do not: the
-        edits that paint the frames out (`_base_crop`) and limit the residual (`_residual`)."""
-        return self._removal(steps, "eyeglasses")
-
     def _removal(self, steps: dict[str, float], name: str) -> float:
-        """How far the steps remove `name` (a positive raw step), 0 when they do not."""
+        """How far the steps remove `name` (a positive raw step), 0 when they do not: eyeglasses
+        and smile removals paint the crop first (`_base_crop`) and change the residual
+        (`_residual`)."""
         return max(0.0, -steps.get(name, 0.0)) if name in self.directions else 0.0
 
     def _fade_in(self, removal: float, name: str) -> float:
@@ -414,7 +411,7 @@ class Editor:
     def _without_glasses(self, face: EncodedFace, steps: dict[str, float], small: bool):
         """The real crop, for eyeglasses removal with the frames painted out (computed once per
         face, against the model's glasses-free face)."""
-        removal = self._glasses_removal(steps)
+        removal = self._removal(steps, "eyeglasses")
         if not removal:
             return face.small if small else face.aligned.crop
         if "no_glasses" not in face._cache:
@@ -439,27 +436,35 @@ class Editor:
 
     def _close_mouth(self, face: EncodedFace, crop: np.ndarray, removal: float) -> np.ndarray:
         """`crop` (blend or model size) with the lips brought together over the teeth, faded in
-        with the removal, and the smile's shape run `UNCURVE` backwards (the corners come down).
-        The fields are computed once per face and size."""
-        size = crop.shape[0]
-        key = ("mouth_closing", size)
-        if key not in face._cache:
-            points = face.aligned.face.mesh[:, :2]
-            shift = mouth_closing(points)
-            inside = self.weight(face, ["smiling"])[..., None]  # nothing moves outside it
-            closing = displacement_field(points, points + shift, self.blend_size) * inside
-            uncurve, uncurve_shift = np.zeros_like(closing), np.zeros_like(shift)
-            if "smiling" in self.directions.shapes:
-                uncurve, uncurve_shift = self._unit_shape(face, "smiling")
-            scale = size / self.blend_size
-            at_size = [closing, uncurve] if size == self.blend_size else [
-                cv2.resize(f, (size, size), interpolation=cv2.INTER_LINEAR) * scale
-                for f in (closing, uncurve)]
-            face._cache[key] = (points * scale, at_size, (shift * scale, uncurve_shift * scale))
-        points, (closing, uncurve), (shift, uncurve_shift) = face._cache[key]
+        with the removal, and the smile's shape run `UNCURVE` backwards (the corners come down)."""
+        points, (closing, uncurve), (shift, uncurve_shift) = self._mouth_fields(face,
+                                                                                crop.shape[0])
         amount, step = self._fade_in(removal, "smiling"), -UNCURVE * removal
         return close_mouth(crop, points, amount * closing + step * uncurve,
                            amount * shift + step * uncurve_shift, fill=amount)
+
+    def _mouth_fields(self, face: EncodedFace, size: int):
+        """(landmarks, (closing field, uncurve field), (their landmark shifts)) at `size`, for
+        `_close_mouth`: computed once per face at blend size, resized once for the model size."""
+        key = ("mouth_closing", size)
+        if key in face._cache:
+            return face._cache[key]
+        if size == self.blend_size:
+            points = face.aligned.face.mesh[:, :2]
+            shift = mouth_closing(points)
+            inside = self.weight(face, ["smiling"])[..., None]  # nothing moves outside it
+            closing = displacement_field(points, points + shift, size) * inside
+            uncurve, uncurve_shift = np.zeros_like(closing), np.zeros_like(shift)
+            if "smiling" in self.directions.shapes:
+                uncurve, uncurve_shift = self._unit_shape(face, "smiling")
+            face._cache[key] = (points, (closing, uncurve), (shift, uncurve_shift))
+        else:
+            points, fields, shifts = self._mouth_fields(face, self.blend_size)
+            scale = size / self.blend_size
+            face._cache[key] = (points * scale, tuple(
+                cv2.resize(f, (size, size), interpolation=cv2.INTER_LINEAR) * scale
+                for f in fields), tuple(s * scale for s in shifts))
+        return face._cache[key]
 
     def edit(self, photo: np.ndarray, strengths: dict[str, float], raw: bool = False,
              all_faces: bool = False, faces: list[EncodedFace] | None = None,

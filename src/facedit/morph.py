@@ -1,6 +1,11 @@
-"""Landmark morphing between two aligned face crops: the in-between face takes the in-between
-shape (a piecewise-affine warp over the Delaunay triangulation of the dense landmarks) and the
-mixed appearance. Both ends are exact, nothing ghosts, and the result keeps the photos' sharpness.
+"""Landmark warps of aligned face crops (a piecewise-affine warp over the Delaunay triangulation of
+the dense landmarks), which keep the photos' own sharpness:
+
+* `morph_frame` - between two crops: the in-between face takes the in-between shape and the
+  mixed appearance, each pixel favouring the crop that saw it less foreshortened; both ends exact;
+* `close_mouth` - one crop's lips brought together over its teeth (`mouth_closing`), the gap
+  left filled from the lips.
+
 Pure array functions."""
 from __future__ import annotations
 
@@ -67,11 +72,6 @@ def _pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
     yy.setflags(write=False)
     xx.setflags(write=False)
     return yy, xx
-
-
-def warp_to_shape(image: np.ndarray, points: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Warp `image` so that its `points` (N, 2) move to `target` (N, 2); (S, S, C) -> same."""
-    return warp_by_field(image, displacement_field(points, target, image.shape[0]))
 
 
 def mouth_closing(points: np.ndarray) -> np.ndarray:
