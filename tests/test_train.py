@@ -137,6 +137,46 @@ def test_vae_fine_tunes_with_the_judge_terms_and_records_them(tiny_set, tmp_path
     assert any(not torch.equal(before[k], after[k]) for k in before)  # the given model trained
 
 
+def test_decoder_only_adversarial_fine_tune_keeps_the_codes_and_resumes_its_discriminator(
+        tiny_set, tmp_path):
+    from facedit.train.adversarial import Adversary
+    from facedit.train.vae import train_vae
+
+    start = FaceVAE(TINY_VAE)
+    before = {k: v.clone() for k, v in start.state_dict().items()}
+    adversary = Adversary(weight=0.1)
+    d_before = {k: v.clone() for k, v in adversary.discriminator.state_dict().items()}
+    run = tmp_path / "vae_adv"
+    train_vae(tiny_set, run, minutes=10, batch=16, max_steps=4, log_every=2, config=TINY_VAE,
+              model=start, init="test start", adversary=adversary, decoder_only=True)
+    after = start.state_dict()
+    encoder = [k for k in before if k.startswith(("encoder.", "fc_mu.", "fc_logvar."))]
+    decoder = [k for k in before if k.startswith(("decoder.", "fc_dec."))]
+    assert encoder and all(torch.equal(before[k], after[k]) for k in encoder)  # BN stats too
+    assert any(not torch.equal(before[k], after[k]) for k in decoder)
+    d_after = adversary.discriminator.state_dict()
+    assert any(not torch.equal(d_before[k], d_after[k]) for k in d_before)
+    assert set(_losses(run, "adversarial")) and set(_losses(run, "d_real"))
+    options = json.loads((run / "options.json").read_text())
+    assert options["adversarial_weight"] == 0.1 and options["decoder_only"] is True
+    # Resuming restores the discriminator where it stopped, not a fresh one.
+    state = torch.load(run / "state.pt", weights_only=True)
+    fresh = Adversary(weight=0.1)
+    fresh.load_state_dict(state["adversary"])
+    saved = fresh.discriminator.state_dict()
+    assert all(torch.equal(saved[k], d_after[k]) for k in d_after)
+    train_vae(tiny_set, run, minutes=10, batch=16, max_steps=6, log_every=2, config=TINY_VAE,
+              model=start, adversary=fresh, decoder_only=True)
+    assert torch.load(run / "state.pt", weights_only=True)["step"] == 6
+
+
+def test_patch_discriminator_scores_each_patch():
+    from facedit.train.adversarial import PatchDiscriminator
+
+    scores = PatchDiscriminator()(torch.rand(2, 3, 64, 64))
+    assert scores.shape == (2, 1, 8, 8)
+
+
 def test_export_of_a_fine_tuned_vae_counts_the_run_it_started_from(tiny_set, tmp_path):
     from facedit.train.export import export_vae
     from facedit.train.vae import train_vae

@@ -196,10 +196,17 @@ def train_classifier_cmd(cache, run_dir, minutes, threads, export, input_size, v
 @click.option("--init", default=None,
               help="Fine-tune a trained model instead of starting from scratch: 'builtin' (the "
                    "shipped VAE) or a model folder.")
+@click.option("--adversarial-weight", type=float, default=0.0, show_default=True,
+              help="Weight of a patch discriminator's term against blur "
+                   "(facedit.train.adversarial).")
+@click.option("--decoder-only", is_flag=True,
+              help="Train the decoder alone (with --init): every face keeps its code, so the "
+                   "attribute directions stay valid.")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--batch", type=click.IntRange(1, 4096), default=32, show_default=True)
 def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_weight,
                     pattern_weight, feature_weight, attribute_weight, judge_folder, judge_shift,
-                    init, lr) -> None:
+                    init, adversarial_weight, decoder_only, lr, batch) -> None:
     """Train the face VAE (encoder/decoder at 128x128)."""
     from facedit.models import WEIGHTS, builtin, vae_folder
     from facedit.models.classifier import AttributeClassifier, ClassifierConfig
@@ -218,12 +225,19 @@ def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_we
         judge = JudgeLoss(classifier, feature_weight, attribute_weight,
                           source=f"{judge_folder or 'the shipped classifier'} (model.safetensors "
                                  f"sha256 {digest}...)", shift=judge_shift)
+    if decoder_only and not init:
+        raise click.UsageError("--decoder-only fine-tunes a trained model: give --init")
     model = None
     if init:
         model = load_model(vae_folder(init), FaceVAE, VAEConfig)
+    adversary = None
+    if adversarial_weight:
+        from facedit.train.adversarial import Adversary
+        adversary = Adversary(adversarial_weight)
     model = train_vae(cache, run_dir, minutes=minutes, threads=threads, kl_weight=kl_weight,
                       grad_weight=grad_weight, pattern_weight=pattern_weight, lr=lr, judge=judge,
-                      model=model, init=init)
+                      model=model, init=init, adversary=adversary, decoder_only=decoder_only,
+                      batch=batch)
     if export:
         card = export_vae(model, cache, run_dir, export)
         click.echo(json.dumps(card["metrics"], indent=1))

@@ -72,6 +72,11 @@ class FaceVAE(nn.Module):
         blocks += [nn.Conv2d(c_in, 12, 3, 1, 1), nn.PixelShuffle(2), nn.Sigmoid()]
         self.decoder = nn.Sequential(*blocks)
 
+    def decoder_parameters(self) -> list[nn.Parameter]:
+        """The weights `decode` uses: what a decoder-only fine-tune trains, leaving every code
+        (and so every attribute direction learned from codes) as it was."""
+        return [*self.fc_dec.parameters(), *self.decoder.parameters()]
+
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 3, S, S) in [0, 1] -> mean and log-variance, each (B, latent)."""
         h = self.encoder(images * 2 - 1).flatten(1)

@@ -37,11 +37,12 @@ class Run:
         return self.elapsed_before + time.time() - self.started
 
     def checkpoint(self, model, optim, epoch: int, step: int, force: bool = False,
-                   every: float = 300.0) -> None:
-        """Save the resumable state if `force`, or if `every` seconds passed since the last save."""
+                   every: float = 300.0, **extra) -> None:
+        """Save the resumable state if `force`, or if `every` seconds passed since the last save
+        (`extra`: more state to keep, e.g. a discriminator's)."""
         if force or time.time() - self._last_save > every:
             self.save_state(model=model.state_dict(), optim=optim.state_dict(), epoch=epoch,
-                            step=step)
+                            step=step, **extra)
             self._last_save = time.time()
 
     def save_state(self, **state) -> None:

@@ -11,6 +11,10 @@ saw, so the latent has to carry them). `pattern_weight` x the fixed pattern (`fi
 the part of the error's fine detail that is the same on every face of the batch - a texture the
 decoder paints everywhere (a grid), which no per-face loss singles out. A grid of validation
 reconstructions and random samples is written each epoch.
+
+`adversary` adds a patch discriminator's hinge term (`facedit.train.adversarial`) against the blur
+those losses leave; `decoder_only` fine-tunes the decoder alone, so every face keeps its code and
+the attribute directions learned from the codes stay valid.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from facedit.data.sources import CELEBA_CROPS
 from facedit.draw import grid
 from facedit.io import save_image
 from facedit.models.vae import FaceVAE, VAEConfig
+from facedit.train.adversarial import Adversary
 from facedit.train.common import Run, epoch_batches, reached, to_tensor, to_uint8
 
 # UTKFace's crops are tight: the canonical crop reaches far outside them and the reflected border
@@ -133,7 +138,8 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
               log_every: int = 20, config: VAEConfig = VAEConfig(),
               sources: tuple[str, ...] = CELEBA_SOURCES, model: torch.nn.Module | None = None,
               loss: str = "facedit", judge: JudgeLoss | None = None,
-              init: str | None = None) -> torch.nn.Module:
+              init: str | None = None, adversary: Adversary | None = None,
+              decoder_only: bool = False) -> torch.nn.Module:
     """Train a VAE (facedit's by default; any module with encode/decode/forward, e.g. the
     second source's `DeepestVAE` with `loss="kit"`) within a time budget, resumably.
     `judge` adds the classifier's terms to facedit's loss; `init` names where the starting
@@ -149,19 +155,27 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
                             attribute_weight=judge.attribute_weight if judge else 0.0,
                             judge=judge.source if judge else None,
                             judge_shift=judge.shift if judge else 0,
-                            init=init))
+                            init=init, adversarial_weight=adversary.weight if adversary else 0.0,
+                            decoder_only=decoder_only))
     loss_fn = {"facedit": vae_loss, "kit": kit_loss}[loss]
     train = PreparedSet.load(cache, "train", in_memory=True).from_sources(sources)
     val = PreparedSet.load(cache, "val", in_memory=True).from_sources(sources)
     model = model if model is not None else FaceVAE(config)
     betas = (0.5, 0.999) if loss == "facedit" else (0.9, 0.999)  # the kit uses Adam's defaults
-    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=betas)
+    opt = torch.optim.Adam(model.decoder_parameters() if decoder_only else model.parameters(),
+                           lr=lr, betas=betas)
     epoch, step = 0, 0
     state = run.load_state()
     if state:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optim"])
         epoch, step = int(state["epoch"]), int(state["step"])
+        if adversary is not None and "adversary" in state:
+            adversary.load_state_dict(state["adversary"])
+
+    def extra() -> dict:  # what a checkpoint keeps beside the model and its optimiser
+        return {"adversary": adversary.state_dict()} if adversary is not None else {}
+
     budget = minutes * 60
     fixed = to_tensor(val.images[np.linspace(0, len(val) - 1, 8).astype(int)])
     noise = torch.randn(8, model.config.latent, generator=torch.Generator().manual_seed(seed))
@@ -176,26 +190,40 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
                 for g in opt.param_groups:
                     g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
             x = to_tensor(train.images[idx], flip=rng.random(len(idx)) < 0.5)
-            recon, mu, logvar = model(x)
+            recon, mu, logvar = _decoder_forward(model, x) if decoder_only else model(x)
             losses = loss_fn(recon, x, mu, logvar, kl_weight=kl_weight, grad_weight=grad_weight,
                              judge=judge, pattern_weight=pattern_weight)
+            if adversary is not None:
+                losses["adversarial"] = adversary.generator_loss(recon)
+                losses["loss"] = losses["loss"] + adversary.weight * losses["adversarial"]
             opt.zero_grad(set_to_none=True)
             losses["loss"].backward()
             opt.step()
+            if adversary is not None:
+                losses.update({k: torch.tensor(v) for k, v in adversary.update(x, recon).items()})
             step += 1
             if step % log_every == 0:
                 row = {k: v.item() for k, v in losses.items()}
                 run.log(step=step, epoch=epoch, lr=opt.param_groups[0]["lr"],
                         elapsed=run.elapsed(), **row)
                 bar.set_postfix(l1=f"{row['l1']:.4f}", kl=f"{row['kl']:.0f}")
-            run.checkpoint(model, opt, epoch, step)
+            run.checkpoint(model, opt, epoch, step, **extra())
             if run.elapsed() >= budget or reached(step, max_steps):
                 break
         else:
             epoch += 1
         write_grid(model, fixed, noise, run.folder / f"grid_{epoch:03d}.png")
-        run.checkpoint(model, opt, epoch, step, force=True)
+        run.checkpoint(model, opt, epoch, step, force=True, **extra())
     return model.eval()
+
+
+def _decoder_forward(model: FaceVAE, x: torch.Tensor):
+    """`model(x)` with the encoder frozen (its batch statistics too): (recon, mu, logvar)."""
+    model.encoder.eval()
+    with torch.no_grad():
+        mu, logvar = model.encode(x)
+    z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+    return model.decode(z), mu, logvar
 
 
 @torch.no_grad()
