@@ -2,7 +2,8 @@
 on) x the demo's edits (original, smile, less smile, glasses on, glasses off, mirror midpoint).
 Dataset faces may not enter the repository: write it to a git-ignored folder and look at it.
 
-    python scripts/heldout_grid.py [--data ../shared/data] [--count 16] [--out outputs/heldout_grid.png]
+    python scripts/heldout_grid.py [--data ../shared/data] [--count 16] [--model builtin]
+        [--out outputs/heldout_grid.png]
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--count", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default="builtin", help="model spec, e.g. builtin:FOLDER")
     parser.add_argument("--out", type=Path, default=Path("outputs/heldout_grid.png"))
     args = parser.parse_args()
     from facedit.demo import demo_edits
@@ -25,7 +27,7 @@ def main() -> None:
     from facedit.eval.tasks import celeba_photos
     from facedit.io import load_image
 
-    editor = Editor.load()
+    editor = Editor.load(args.model)
     rows, labels, done = [], [], 0
     for photo in celeba_photos(args.data, "test", args.seed):
         if done == args.count:

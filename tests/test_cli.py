@@ -102,3 +102,9 @@ def test_landmarks_prints_points_and_writes_overlay(tmp_path, astronaut, astrona
 def test_version():
     result = _invoke("--version")
     assert result.exit_code == 0 and result.stdout.startswith("facedit, version ")
+
+
+def test_decoder_only_training_without_a_model_to_start_from_is_a_usage_error(tmp_path):
+    result = _invoke("train", "model", "--run", tmp_path / "run", "--decoder-only")
+    assert result.exit_code == 2 and "--decoder-only fine-tunes a trained model" in result.output
+    assert not (tmp_path / "run").exists()
