@@ -65,17 +65,20 @@ def upsample_residual(residual: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(residual, (size, size), interpolation=cv2.INTER_CUBIC)
 
 
-def apply_residual(crop: np.ndarray, residual: np.ndarray, weight: np.ndarray) -> np.ndarray:
+def apply_residual(crop: np.ndarray, residual: np.ndarray,
+                   weight: np.ndarray | float) -> np.ndarray:
     """`crop` + `weight` x `residual`, rounded and clipped.
 
     Args:
         crop: (S, S, 3) uint8 RGB real crop.
         residual: (S, S, 3) float32, in 0-255 units.
-        weight: (S, S) float32 in [0, 1].
+        weight: (S, S) float32 in [0, 1], or one number for every pixel (a mix of `crop` and
+            `crop + residual`).
     Returns:
         (S, S, 3) uint8; bit-identical to `crop` wherever `weight` is 0.
     """
-    out = crop.astype(np.float32) + residual * weight[:, :, None]
+    out = crop.astype(np.float32) + residual * (weight if np.isscalar(weight)
+                                                else weight[:, :, None])
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 

@@ -433,8 +433,7 @@ class Editor:
         painted = face._cache["no_glasses"][1 if small else 0]
         if amount >= 1.0:
             return painted
-        mixed = real.astype(np.float32) + amount * (painted.astype(np.float32) - real)
-        return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+        return apply_residual(real, painted.astype(np.float32) - real, amount)
 
     def _close_mouth(self, face: EncodedFace, crop: np.ndarray, removal: float) -> np.ndarray:
         """`crop` (blend or model size) with the lips brought together over the teeth, faded in

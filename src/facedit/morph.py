@@ -16,6 +16,7 @@ import numpy as np
 from scipy.interpolate import LinearNDInterpolator
 from threadpoolctl import ThreadpoolController
 
+from facedit.blend import apply_residual
 from facedit.errors import ShapeError
 from facedit.faces import (INNER_MOUTH_RING, LOWER_LIP_INNER, LOWER_LIP_OUTER, UPPER_LIP_INNER,
                            UPPER_LIP_OUTER)
@@ -130,8 +131,7 @@ def close_mouth(crop: np.ndarray, points: np.ndarray, field: np.ndarray, shift: 
     box = warped[y0:y1, x0:x1]
     filled = cv2.inpaint(box, cv2.dilate(gap, np.ones((5, 5), np.uint8)), 3, cv2.INPAINT_TELEA)
     if fill < 1:
-        mixed = box + np.float32(fill) * (filled.astype(np.float32) - box)
-        filled = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+        filled = apply_residual(box, filled.astype(np.float32) - box, fill)
     out = warped.copy()
     out[y0:y1, x0:x1] = filled
     return out

@@ -55,7 +55,7 @@ class TorchVAEBackend:
     Encoding uses the mean, never a sample, so the same crop always gets the same code.
 
     The model is put in channels-last memory layout (in place), which oneDNN's CPU convolutions
-    prefer: the built-in decoder takes 6.6 instead of 9.8 ms per face on one thread, with
+    prefer: the built-in VAE decodes a face in 6.2 instead of 10.1 ms on one thread, with
     outputs equal to 4e-7; the crops arrive in that layout already (an (H, W, 3) array seen as
     (3, H, W)), and the decodings leave in it."""
 
