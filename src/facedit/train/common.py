@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -37,12 +38,12 @@ class Run:
         return self.elapsed_before + time.time() - self.started
 
     def checkpoint(self, model, optim, epoch: int, step: int, force: bool = False,
-                   every: float = 300.0, **extra) -> None:
+                   every: float = 300.0, extra: Callable[[], dict] | None = None) -> None:
         """Save the resumable state if `force`, or if `every` seconds passed since the last save
-        (`extra`: more state to keep, e.g. a discriminator's)."""
+        (`extra`: called only when saving, more state to keep, e.g. a discriminator's)."""
         if force or time.time() - self._last_save > every:
             self.save_state(model=model.state_dict(), optim=optim.state_dict(), epoch=epoch,
-                            step=step, **extra)
+                            step=step, **(extra() if extra else {}))
             self._last_save = time.time()
 
     def save_state(self, **state) -> None:

@@ -162,6 +162,10 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
     val = PreparedSet.load(cache, "val", in_memory=True).from_sources(sources)
     model = model if model is not None else FaceVAE(config)
     betas = (0.5, 0.999) if loss == "facedit" else (0.9, 0.999)  # the kit uses Adam's defaults
+    if decoder_only:  # the encoder computes no gradients; its batch statistics stay (below)
+        decoder = {id(p) for p in model.decoder_parameters()}
+        for p in model.parameters():
+            p.requires_grad_(id(p) in decoder)
     opt = torch.optim.Adam(model.decoder_parameters() if decoder_only else model.parameters(),
                            lr=lr, betas=betas)
     epoch, step = 0, 0
@@ -172,9 +176,7 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
         epoch, step = int(state["epoch"]), int(state["step"])
         if adversary is not None and "adversary" in state:
             adversary.load_state_dict(state["adversary"])
-
-    def extra() -> dict:  # what a checkpoint keeps beside the model and its optimiser
-        return {"adversary": adversary.state_dict()} if adversary is not None else {}
+    extra = (lambda: {"adversary": adversary.state_dict()}) if adversary is not None else None
 
     budget = minutes * 60
     fixed = to_tensor(val.images[np.linspace(0, len(val) - 1, 8).astype(int)])
@@ -182,6 +184,8 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
     while run.elapsed() < budget and not reached(step, max_steps):
         rng = np.random.default_rng(seed + epoch)
         model.train()
+        if decoder_only:
+            model.encoder.eval()
         bar = tqdm(epoch_batches(len(train), batch, rng), total=len(train) // batch,
                    desc=f"vae epoch {epoch}", unit="batch")
         for idx in bar:
@@ -190,7 +194,7 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
                 for g in opt.param_groups:
                     g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
             x = to_tensor(train.images[idx], flip=rng.random(len(idx)) < 0.5)
-            recon, mu, logvar = _decoder_forward(model, x) if decoder_only else model(x)
+            recon, mu, logvar = model(x)
             losses = loss_fn(recon, x, mu, logvar, kl_weight=kl_weight, grad_weight=grad_weight,
                              judge=judge, pattern_weight=pattern_weight)
             if adversary is not None:
@@ -199,31 +203,23 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
             opt.zero_grad(set_to_none=True)
             losses["loss"].backward()
             opt.step()
-            if adversary is not None:
-                losses.update({k: torch.tensor(v) for k, v in adversary.update(x, recon).items()})
+            scores = adversary.update(x, recon) if adversary is not None else {}
             step += 1
             if step % log_every == 0:
-                row = {k: v.item() for k, v in losses.items()}
+                row = {**{k: v.item() for k, v in losses.items()}, **scores}
                 run.log(step=step, epoch=epoch, lr=opt.param_groups[0]["lr"],
                         elapsed=run.elapsed(), **row)
                 bar.set_postfix(l1=f"{row['l1']:.4f}", kl=f"{row['kl']:.0f}")
-            run.checkpoint(model, opt, epoch, step, **extra())
+            run.checkpoint(model, opt, epoch, step, extra=extra)
             if run.elapsed() >= budget or reached(step, max_steps):
                 break
         else:
             epoch += 1
         write_grid(model, fixed, noise, run.folder / f"grid_{epoch:03d}.png")
-        run.checkpoint(model, opt, epoch, step, force=True, **extra())
+        run.checkpoint(model, opt, epoch, step, force=True, extra=extra)
+    for p in model.parameters():  # a decoder-only run froze the encoder: hand it back trainable
+        p.requires_grad_(True)
     return model.eval()
-
-
-def _decoder_forward(model: FaceVAE, x: torch.Tensor):
-    """`model(x)` with the encoder frozen (its batch statistics too): (recon, mu, logvar)."""
-    model.encoder.eval()
-    with torch.no_grad():
-        mu, logvar = model.encode(x)
-    z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-    return model.decode(z), mu, logvar
 
 
 @torch.no_grad()
