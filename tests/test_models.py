@@ -33,6 +33,25 @@ def test_classifier_shapes():
     assert [f.shape[1] for f in feats] == list(ClassifierConfig().channels)
 
 
+def test_classifier_for_inference_folds_batch_norm_and_reads_the_same():
+    torch.manual_seed(0)
+    model = AttributeClassifier(ClassifierConfig())
+    for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        bn.running_mean.uniform_(-0.5, 0.5)  # statistics far from the identity: folding shows
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.data.uniform_(0.5, 1.5)
+    model.eval()
+    fast = model.for_inference()
+    x = torch.rand(3, 3, 128, 128)
+    with torch.no_grad():
+        (logits, age), (fast_logits, fast_age) = model(x), fast(x)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    assert torch.allclose(fast_logits, logits, atol=1e-4) and torch.allclose(fast_age, age, atol=1e-3)
+    # The original is left as it was: still trainable, its batch norms in place.
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert all(p.requires_grad for p in model.parameters())
+
+
 def _saved(tmp_path):
     model = FaceVAE(VAEConfig(size=32, latent=8, enc_channels=(4, 4, 8), dec_channels=(8, 4),
                               dec_extra=(0, 0)))

@@ -16,14 +16,18 @@ class Judge:
     """
 
     def __init__(self, model: torch.nn.Module | None = None, path: Path | None = None):
+        from facedit.models.classifier import AttributeClassifier
+
         if model is None:
             from facedit.models import builtin
-            from facedit.models.classifier import AttributeClassifier, ClassifierConfig
+            from facedit.models.classifier import ClassifierConfig
             from facedit.models.store import load_model
 
             model = load_model(path, AttributeClassifier, ClassifierConfig) if path \
                 else builtin("classifier")
-        self.model = model.eval()
+        # The judge only reads: a classifier judges through its faster folded copy.
+        self.model = (model.for_inference() if isinstance(model, AttributeClassifier)
+                      else model.eval())
         self.attributes = tuple(model.config.attributes)
 
     @torch.no_grad()
