@@ -156,10 +156,10 @@ def test_target_already_met_changes_nothing(editor, face, astronaut):
 
 
 @pytest.mark.parametrize("strengths", [{"smiling": 2.0}, {"smiling": -2.0}, {"eyeglasses": -2.5},
-                                       {"young": 3.0}])
+                                       {"eyeglasses": 2.0}, {"young": 3.0}])
 def test_raw_edit_changes_only_inside_the_region(editor, face, astronaut, strengths):
     result = editor.edit(astronaut, strengths, raw=True, faces=[face])
-    weight = editor.weight(face, list(strengths))
+    weight = editor.weight(face, list(strengths), steps=strengths)
     in_crop = _changed(result.crops[0], face.aligned.crop)
     assert in_crop.any() and not in_crop[weight == 0].any()
 
@@ -254,6 +254,22 @@ def test_a_colour_edit_asked_with_a_form_edit_keeps_its_colour(editor):
     assert editor.chroma_of(["smiling"]) == editor.attribute("smiling").chroma < 1.0
     assert editor.chroma_of(["smiling", "young"]) == 1.0
     assert editor.chroma_of([]) == 1.0
+
+
+def test_glasses_are_added_as_a_pair_of_glasses_and_removed_from_the_whole_eye_band(editor, face):
+    band = editor.weight(face, ["eyeglasses"])
+    pair = editor.weight(face, ["eyeglasses"], steps={"eyeglasses": 2.0})
+    np.testing.assert_array_equal(editor.weight(face, ["eyeglasses"],
+                                                steps={"eyeglasses": -2.0}), band)
+    assert 0 < (pair > 0).sum() < 0.5 * (band > 0).sum()  # lenses and frames, not the band
+    added = _changed(editor.render(face, {"eyeglasses": 2.0}), face.aligned.crop)
+    assert added.any() and not added[pair == 0].any()
+    removed = _changed(editor.render(face, {"eyeglasses": -2.5}), face.aligned.crop)
+    assert removed[(band > 0) & (pair == 0)].any()
+    # Calibration reads renders blended the same way.
+    small = editor.small_renders(face, [{"eyeglasses": 2.0}], ["eyeglasses"])[0]
+    pair_small = editor.weight(face, ["eyeglasses"], small=True, steps={"eyeglasses": 2.0})
+    assert not np.any(small.astype(np.uint8)[pair_small == 0] != face.small[pair_small == 0])
 
 
 def test_two_attributes_in_one_edit_use_the_union_of_their_regions(editor, face, astronaut):

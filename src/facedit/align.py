@@ -82,6 +82,12 @@ class AlignedFace:
         return self.crop.shape[0]
 
     @property
+    def scale(self) -> float:
+        """Crop pixels per photo pixel: above 1 the crop is an enlarged, softer view of the
+        photo."""
+        return float(np.sqrt(abs(np.linalg.det(self.matrix[:, :2]))))
+
+    @property
     def inverse(self) -> np.ndarray:
         """(2, 3) float64, crop pixels -> photo pixels."""
         return cv2.invertAffineTransform(self.matrix)

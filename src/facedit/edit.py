@@ -30,11 +30,13 @@ from facedit.blend import (apply_residual, crossfade, limit_residual, region_wei
 from facedit.calibrate import SAME, walk
 from facedit.directions import DirectionSet
 from facedit.errors import ConfigError, check_image_array
+from facedit.eyewear import eyewear_weight
 from facedit.morph import (close_mouth, displacement_field, morph_frame, mouth_closing,
                             warp_by_field)
 from facedit.paths import user_directions
 
 MORPH_METHODS = ("warp", "latent")
+GLASSES = "eyeglasses"  # added as a pair of glasses (`facedit.eyewear`), not a band
 # Candidates per search round: a coarse walk over the whole range, then a finer one inside
 # the bracket it found. 150 solves on 50 held-out photos: (8, 8) ends within 0.0014 of the
 # target, (6, 4) within 0.0068, in 60% of the time. 200 solves on 40 others (smile 0.95 / 0.05,
@@ -188,15 +190,25 @@ class Editor:
             z += np.float32(step) * self.directions.step(name)
         return z
 
-    def weight(self, face: EncodedFace, names, small: bool = False) -> np.ndarray:
-        """The feathered union of the named attributes' regions, at blend or model size."""
-        regions = tuple(sorted({r for n in names for r in self.attribute(n).regions}))
-        if regions not in face._cache:
+    def weight(self, face: EncodedFace, names, small: bool = False,
+               steps: dict[str, float] | None = None) -> np.ndarray:
+        """The feathered union of the named attributes' regions, at blend or model size.
+
+        With `steps` that add eyeglasses, theirs is not the eye band but a pair of glasses
+        (`facedit.eyewear`): the model's dark band cut to lenses and frames. Their removal keeps
+        the eye band, where any frame may sit."""
+        glasses = steps is not None and steps.get(GLASSES, 0.0) > 0 and GLASSES in names
+        regions = tuple(sorted({r for n in names if not (glasses and n == GLASSES)
+                                for r in self.attribute(n).regions}))
+        key = (regions, glasses)
+        if key not in face._cache:
             size = self.blend_size
             big = region_weight(face.aligned.face, regions, size, self.margin * size)
+            if glasses:
+                big = np.maximum(big, eyewear_weight(face.aligned.face, size, face.aligned.scale))
             s = self.model.size
-            face._cache[regions] = (big, cv2.resize(big, (s, s), interpolation=cv2.INTER_AREA))
-        return face._cache[regions][1 if small else 0]
+            face._cache[key] = (big, cv2.resize(big, (s, s), interpolation=cv2.INTER_AREA))
+        return face._cache[key][1 if small else 0]
 
     def chroma_of(self, names) -> float:
         """The share of the residual's colour change an edit of the named attributes keeps: the
@@ -281,11 +293,11 @@ class Editor:
         what the judge reads during calibration (`names`: the attributes whose regions blend)."""
         latents = np.stack([self.shift(face.latent, steps) for steps in step_sets])
         decoded = self.model.decode(latents)
-        w = self.weight(face, names, small=True)[None, :, :, None]
         out = []
         for steps, edited in zip(step_sets, decoded):
             crop, base = self._shaped_crop_and_base(face, steps, small=True)
-            out.append(crop + self._residual(face, steps, names, edited, base, crop) * w[0])
+            w = self.weight(face, names, small=True, steps=steps)[:, :, None]
+            out.append(crop + self._residual(face, steps, names, edited, base, crop) * w)
         return np.clip(np.stack(out), 0, 255)
 
     def _shaped_crop_and_base(self, face: EncodedFace, steps: dict[str, float],
@@ -344,7 +356,7 @@ class Editor:
         asked = [n for n, step in steps.items() if step]
         residual = self._residual(face, steps, asked, edited, base, crop)
         return apply_residual(crop, residual,
-                              self.weight(face, steps) if weight is None else weight)
+                              self.weight(face, steps, steps=steps) if weight is None else weight)
 
     def _residual(self, face: EncodedFace, steps: dict[str, float], names, edited: np.ndarray,
                   base: np.ndarray, crop: np.ndarray) -> np.ndarray:
@@ -364,7 +376,7 @@ class Editor:
         if smile_removal:  # the closed real lips stay as they are (`_close_mouth`)
             keep = self._fade_in(smile_removal, "smiling") * self._lips_at(face, size)
             residual = residual * (1 - keep)[..., None]
-        if not self._removal(steps, "eyeglasses"):
+        if not self._removal(steps, GLASSES):
             return residual
         mask = self._paste_mask_at(face, size) > 0.5
         offset = (crop[mask] - upsample_residual(base, size)[mask]).mean(axis=0)
@@ -413,14 +425,14 @@ class Editor:
     def _without_glasses(self, face: EncodedFace, steps: dict[str, float], small: bool):
         """The real crop, for eyeglasses removal with the frames painted out (computed once per
         face, against the model's glasses-free face)."""
-        removal = self._removal(steps, "eyeglasses")
+        removal = self._removal(steps, GLASSES)
         if not removal:
             return face.small if small else face.aligned.crop
         if "no_glasses" not in face._cache:
             from facedit.masks import region_mask
 
             size, f = self.blend_size, face.aligned.face
-            step = {"eyeglasses": -self.attribute("eyeglasses").max_step}
+            step = {GLASSES: -self.attribute(GLASSES).max_step}
             reference = upsample_residual(self.model.decode(self.shift(face.latent, step)[None])[0],
                                           size)
             keep = np.maximum(region_mask(f, "eyes", (size, size)),
@@ -428,7 +440,7 @@ class Editor:
             painted = remove_object(face.aligned.crop, reference,
                                     region_mask(f, "eye_band", (size, size)), keep)
             face._cache["no_glasses"] = (painted, self._to_model_size(painted))
-        amount = self._fade_in(removal, "eyeglasses")
+        amount = self._fade_in(removal, GLASSES)
         real = face.small if small else face.aligned.crop
         painted = face._cache["no_glasses"][1 if small else 0]
         if amount >= 1.0:

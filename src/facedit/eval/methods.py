@@ -195,7 +195,7 @@ def edit_facedit(editor, task, photo, face, shared) -> MethodOutput:
     out = _paste(photo, face, crop, editor.paste_mask(face)) if any(steps.values()) \
         else photo.copy()
     clock.lap("paste")
-    return MethodOutput(out, editor.weight(face, [task.attribute]), clock.seconds,
+    return MethodOutput(out, editor.weight(face, [task.attribute], steps=steps), clock.seconds,
                         {"step": float(steps.get(task.attribute, 0.0))})
 
 

@@ -1,0 +1,94 @@
+"""Where added eyeglasses go: two lenses fitted to the eyes' landmarks, kept apart at the nose
+bridge and joined by a bridge, and the frames round them.
+
+The model draws eyeglasses as a blurry dark band over the eyes, brows and temples (a low-resolution
+decoder averages thousands of frames into a smudge). Its residual, cut to the shape of a pair of
+glasses, reads as glasses: the lenses get part of it (a tint; the eyes show through) and the
+frames more of it (dark rims), so what the edit adds is still the model's own light and colour
+change, only confined to where glasses are. Pure array functions.
+
+Example:
+    >>> weight = eyewear_weight(aligned.face, 256)   # doctest: +SKIP  (256, 256) float32
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from facedit.faces import EYE_LEFT_RING, EYE_RIGHT_RING, Face
+from facedit.masks import feather
+
+# Lens shape, in eye widths (an eye ring's extent along the eye line): a superellipse (the
+# exponent rounds a rectangle's corners) centred a little below the eye.
+LENS_HALF_WIDTH = 0.95
+LENS_HALF_HEIGHT = 0.68
+LENS_SQUARENESS = 3.0
+LENS_DROP = 0.12
+NOSE_GAP = 0.12  # each lens stops this far short of the nose bridge (a turned face's lenses overlap)
+BRIDGE_WIDTH = 0.10
+FRAME_WIDTH = 0.08
+# How much of the model's residual goes on the lenses and on the frames: the lenses are tinted,
+# the frames darker than the model's band. Held-out photos, eyeglasses added to 0.95: see
+# benchmarks/eval (`TINT` 0.35-1.0 and `FRAME_GAIN` 1-2.5 measured there).
+TINT = 0.6
+FRAME_GAIN = 2.5
+# Edges no sharper than the photo's own: the lenses' outer edge (a linear ramp) and the frames'
+# softness (a Gaussian's sigma), in photo pixels, so in crop pixels times the crop's enlargement.
+EDGE = 1.6
+FRAME_BLUR = 1.1
+NOSE_BRIDGE = 168  # face mesh landmark between the eyes
+
+
+def _axes(face: Face) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors along the eye line (towards the second eye) and down the face."""
+    p = face.points5
+    u = (p[1] - p[0]) / max(float(np.hypot(*(p[1] - p[0]))), 1e-6)
+    return u, np.array([-u[1], u[0]])
+
+
+def eye_width(face: Face, ring) -> float:
+    """The extent of an eye ring along the eye line, in pixels (foreshortened on a turned face)."""
+    along = face.mesh[list(ring), :2] @ _axes(face)[0]
+    return float(along.max() - along.min())
+
+
+def eyewear_masks(face: Face, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(glasses, frames): hard (H, W) float32 0/1 masks of the whole pair (lenses and bridge) and
+    of its frames (the lenses' rims and the bridge), for a face in an (H, W) crop's pixels."""
+    h, w = shape
+    u, v = _axes(face)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    bridge = face.mesh[NOSE_BRIDGE, :2]
+    widths = [eye_width(face, ring) for ring in (EYE_LEFT_RING, EYE_RIGHT_RING)]
+    height = LENS_HALF_HEIGHT * max(widths)  # a turned face foreshortens widths, not heights
+    glasses = np.zeros(shape, np.uint8)
+    corners = []
+    for ring, width in zip((EYE_LEFT_RING, EYE_RIGHT_RING), widths):
+        centre = face.mesh[list(ring), :2].mean(axis=0) + v * LENS_DROP * width
+        dx = (xx - centre[0]) * u[0] + (yy - centre[1]) * u[1]
+        dy = (xx - centre[0]) * v[0] + (yy - centre[1]) * v[1]
+        half = LENS_HALF_WIDTH * width
+        inside = np.abs(dx / half) ** LENS_SQUARENESS + np.abs(dy / height) ** LENS_SQUARENESS <= 1
+        side = np.sign((centre - bridge) @ u)
+        clear = side * ((xx - bridge[0]) * u[0] + (yy - bridge[1]) * u[1]) > NOSE_GAP * width
+        glasses |= (inside & clear).astype(np.uint8)
+        corners.append(centre - side * u * 0.8 * half - v * 0.45 * height)  # the bridge's ends
+    mean_width = float(np.mean(widths))
+    t = max(1, int(round(FRAME_WIDTH * mean_width)))
+    inner = cv2.erode(glasses, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * t + 1, 2 * t + 1)))
+    frames = glasses - inner
+    cv2.line(frames, *(tuple(np.round(c * 16).astype(int)) for c in corners), 1,
+             max(1, int(round(BRIDGE_WIDTH * mean_width))), cv2.LINE_8, shift=4)
+    return (glasses | frames).astype(np.float32), frames.astype(np.float32)
+
+
+def eyewear_weight(face: Face, size: int, scale: float = 1.0) -> np.ndarray:
+    """Where, and how much of, the model's residual an eyeglasses addition adds in a (size, size)
+    crop: `TINT` on the lenses, up to `FRAME_GAIN` on the frames, 0 outside the pair of glasses.
+
+    scale: crop pixels per photo pixel (`AlignedFace.scale`): the edges soften with it.
+    Returns (size, size) float32 in [0, FRAME_GAIN]."""
+    glasses, frames = eyewear_masks(face, (size, size))
+    edge = feather(glasses, max(1.0, EDGE * scale))
+    frames = cv2.GaussianBlur(frames, (0, 0), max(0.5, FRAME_BLUR * scale))
+    return (edge * (TINT + (FRAME_GAIN - TINT) * frames)).astype(np.float32)

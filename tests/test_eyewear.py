@@ -1,0 +1,65 @@
+"""facedit.eyewear: added eyeglasses are a pair of glasses fitted to the eyes - two lenses apart at
+the nose bridge, frames round them - not a band over the eyes."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facedit.eyewear import (FRAME_GAIN, NOSE_BRIDGE, NOSE_GAP, TINT, eye_width, eyewear_masks,
+                             eyewear_weight)
+from facedit.faces import EYE_LEFT_RING, EYE_RIGHT_RING
+from facedit.masks import feather, region_mask
+
+SIZE = 256
+
+
+@pytest.fixture(scope="module")
+def face(astronaut_aligned):
+    return astronaut_aligned.face
+
+
+def _at(mask: np.ndarray, point: np.ndarray) -> float:
+    x, y = np.rint(point).astype(int)
+    return float(mask[y, x])
+
+
+def test_lenses_cover_both_eyes_and_stay_inside_the_eye_band(face):
+    glasses, frames = eyewear_masks(face, (SIZE, SIZE))
+    for ring in (EYE_LEFT_RING, EYE_RIGHT_RING):
+        eye = face.mesh[list(ring), :2]
+        assert all(_at(glasses, p) == 1 for p in eye), "an eye pokes out of its lens"
+    band = region_mask(face, "eye_band", (SIZE, SIZE))
+    assert glasses.sum() < band.sum()  # a pair of glasses is no band
+    assert not glasses[feather(band, 0.06 * SIZE) == 0].any()  # the band the editor feathers
+    assert ((frames == 1) <= (glasses == 1)).all() and 0 < frames.sum() < 0.5 * glasses.sum()
+
+
+def test_near_the_nose_bridge_there_is_only_the_bridge(face):
+    glasses, frames = eyewear_masks(face, (SIZE, SIZE))
+    p = face.points5
+    u = (p[1] - p[0]) / np.hypot(*(p[1] - p[0]))
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE]
+    bridge = face.mesh[NOSE_BRIDGE, :2]
+    along = np.abs((xx - bridge[0]) * u[0] + (yy - bridge[1]) * u[1])
+    gap = along < NOSE_GAP * min(eye_width(face, EYE_LEFT_RING), eye_width(face, EYE_RIGHT_RING))
+    assert glasses[gap].any(), "no bridge joins the lenses"
+    np.testing.assert_array_equal(glasses[gap], frames[gap])  # all of it is frame, no lens
+
+
+def test_weight_tints_the_lenses_darkens_the_frames_and_is_zero_elsewhere(face):
+    glasses, _ = eyewear_masks(face, (SIZE, SIZE))
+    w = eyewear_weight(face, SIZE)
+    assert w.dtype == np.float32 and w.shape == (SIZE, SIZE)
+    assert 0 <= w.min() and w.max() <= FRAME_GAIN + 1e-5 and w.max() > 0.9 * FRAME_GAIN
+    for ring in (EYE_LEFT_RING, EYE_RIGHT_RING):  # the eye, mid-lens, shows through the tint
+        assert _at(w, face.mesh[list(ring), :2].mean(axis=0)) == pytest.approx(TINT, abs=1e-3)
+    far = np.ones_like(glasses)
+    far[max(0, int(np.nonzero(glasses)[0].min()) - 8):int(np.nonzero(glasses)[0].max()) + 9] = 0
+    assert not w[far == 1].any()
+
+
+def test_a_softer_photo_gets_softer_edges(face):
+    sharp, soft = eyewear_weight(face, SIZE, scale=1.0), eyewear_weight(face, SIZE, scale=3.0)
+    ramp = lambda w: int(((w > 0) & (w < 0.5 * TINT)).sum())  # noqa: E731
+    assert ramp(soft) > ramp(sharp)
+    assert (soft > 0).sum() > (sharp > 0).sum()
