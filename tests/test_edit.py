@@ -272,6 +272,13 @@ def test_glasses_are_added_as_a_pair_of_glasses_and_removed_from_the_whole_eye_b
     assert not np.any(small.astype(np.uint8)[pair_small == 0] != face.small[pair_small == 0])
 
 
+def test_a_model_that_draws_frames_adds_glasses_in_the_whole_eye_band(editor, face, monkeypatch):
+    monkeypatch.setattr(editor.model, "draws_frames", True)  # as a StyleGAN2 generator does
+    np.testing.assert_array_equal(
+        editor.weight(face, ["eyeglasses"], steps={"eyeglasses": 2.0}),
+        editor.weight(face, ["eyeglasses"]))
+
+
 def test_two_attributes_in_one_edit_use_the_union_of_their_regions(editor, face, astronaut):
     mouth, eyes = editor.weight(face, ["smiling"]), editor.weight(face, ["eyeglasses"])
     union = editor.weight(face, ["smiling", "eyeglasses"])

@@ -195,9 +195,11 @@ class Editor:
         """The feathered union of the named attributes' regions, at blend or model size.
 
         With `steps` that add eyeglasses, theirs is not the eye band but a pair of glasses
-        (`facedit.eyewear`): the model's dark band cut to lenses and frames. Their removal keeps
-        the eye band, where any frame may sit."""
-        glasses = steps is not None and steps.get(GLASSES, 0.0) > 0 and GLASSES in names
+        (`facedit.eyewear`): the model's dark band cut to lenses and frames - unless the model
+        draws frames of its own (`draws_frames`: a StyleGAN2 generator). Their removal keeps the
+        eye band, where any frame may sit."""
+        glasses = (steps is not None and steps.get(GLASSES, 0.0) > 0 and GLASSES in names
+                   and not getattr(self.model, "draws_frames", False))
         regions = tuple(sorted({r for n in names if not (glasses and n == GLASSES)
                                 for r in self.attribute(n).regions}))
         key = (regions, glasses)

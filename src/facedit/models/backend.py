@@ -59,6 +59,8 @@ class TorchVAEBackend:
     outputs equal to 4e-7; the crops arrive in that layout already (an (H, W, 3) array seen as
     (3, H, W)), and the decodings leave in it."""
 
+    draws_frames = False  # its eyeglasses are a blurry band (`Editor` cuts them to a pair)
+
     def __init__(self, model: torch.nn.Module, size: int, latent_dim: int, name: str):
         self.model = model.eval().to(memory_format=torch.channels_last)
         self.size = size

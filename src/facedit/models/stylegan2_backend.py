@@ -78,6 +78,8 @@ class StyleGAN2Backend:
     """encode: (B, S, S, 3) uint8 facedit-aligned crops -> (B, n_latent * style_dim) W+;
     decode: the reverse, (B, S, S, 3) float32 0..255."""
 
+    draws_frames = True  # its eyeglasses have frames of their own (`Editor` keeps their shape)
+
     def __init__(self, generator, latent_avg: torch.Tensor, encoder=None,
                  spec: StyleGAN2Spec | None = None, name: str = "stylegan2", features=None):
         from facedit.stylegan_projection import ProjectionConfig
