@@ -7,7 +7,7 @@ import pytest
 
 from facedit.eyewear import (FRAME_GAIN, NOSE_BRIDGE, NOSE_GAP, TINT, eye_width, eyewear_masks,
                              eyewear_weight)
-from facedit.faces import EYE_LEFT_RING, EYE_RIGHT_RING
+from facedit.faces import EYE_LEFT_RING, EYE_RIGHT_RING, Face
 from facedit.masks import feather, region_mask
 
 SIZE = 256
@@ -34,7 +34,20 @@ def test_lenses_cover_both_eyes_and_stay_inside_the_eye_band(face):
     assert ((frames == 1) <= (glasses == 1)).all() and 0 < frames.sum() < 0.5 * glasses.sum()
 
 
-def test_near_the_nose_bridge_there_is_only_the_bridge(face):
+def _turned(face: Face) -> Face:
+    """The face turned to its left: everything right of the nose bridge squeezed to half its
+    width (the far side), and the bridge, nearer the camera than the eyes, moved half an eye
+    towards the far eye."""
+    xy = face.mesh[:, :2].copy()
+    x0 = xy[NOSE_BRIDGE, 0]
+    xy[:, 0] = np.where(xy[:, 0] > x0, x0 + 0.5 * (xy[:, 0] - x0), xy[:, 0])
+    xy[NOSE_BRIDGE, 0] += 0.5 * eye_width(face, EYE_LEFT_RING)
+    return Face.from_points(xy)
+
+
+@pytest.mark.parametrize("turned", [False, True])
+def test_near_the_nose_bridge_there_is_only_the_bridge(face, turned):
+    face = _turned(face) if turned else face
     glasses, frames = eyewear_masks(face, (SIZE, SIZE))
     p = face.points5
     u = (p[1] - p[0]) / np.hypot(*(p[1] - p[0]))

@@ -72,7 +72,11 @@ def eyewear_masks(face: Face, shape: tuple[int, int]) -> tuple[np.ndarray, np.nd
         side = np.sign((centre - bridge) @ u)
         clear = side * ((xx - bridge[0]) * u[0] + (yy - bridge[1]) * u[1]) > NOSE_GAP * width
         glasses |= (inside & clear).astype(np.uint8)
-        corners.append(centre - side * u * 0.8 * half - v * 0.45 * height)  # the bridge's ends
+        # The bridge's end: a fifth of the lens's half-width in from its inner edge (where the
+        # nose cut it, if it did), a little above its middle.
+        inner = max(side * ((centre - bridge) @ u) - half, NOSE_GAP * width)
+        corners.append(bridge + side * (inner + 0.2 * half) * u
+                       + ((centre - bridge) @ v - 0.45 * height) * v)
     mean_width = float(np.mean(widths))
     t = max(1, int(round(FRAME_WIDTH * mean_width)))
     inner = cv2.erode(glasses, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * t + 1, 2 * t + 1)))
