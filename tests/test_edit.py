@@ -272,6 +272,26 @@ def test_glasses_are_added_as_a_pair_of_glasses_and_removed_from_the_whole_eye_b
     assert not np.any(small.astype(np.uint8)[pair_small == 0] != face.small[pair_small == 0])
 
 
+def test_glasses_tint_clears_or_darkens_the_lenses_and_bad_tints_are_refused(editor, face,
+                                                                             monkeypatch):
+    eye = np.rint(face.aligned.face.points5[0]).astype(int)
+    readings = {}
+    for tint in (0.1, 1.0):
+        monkeypatch.setattr(editor, "glasses_tint", tint)
+        w = editor.weight(face, ["eyeglasses"], steps={"eyeglasses": 2.0})
+        readings[tint] = float(w[eye[1], eye[0]])
+        crop = editor.render(face, {"eyeglasses": 2.0}).astype(float)
+        readings[tint, "eye"] = crop[eye[1] - 2:eye[1] + 3, eye[0] - 2:eye[0] + 3].mean()
+    assert readings[0.1] == pytest.approx(0.1, abs=1e-3)
+    assert readings[1.0] == pytest.approx(1.0, abs=1e-3)
+    assert readings[0.1, "eye"] != readings[1.0, "eye"]  # the lens over the eye differs
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ConfigError, match="glasses tint"):
+            editor.glasses_tint = bad
+    with pytest.raises(ConfigError, match="glasses tint"):
+        Editor(editor.model, editor.directions, detector=editor.detector, glasses_tint=2.0)
+
+
 def test_a_model_that_draws_frames_adds_glasses_in_the_whole_eye_band(editor, face, monkeypatch):
     monkeypatch.setattr(editor.model, "draws_frames", True)  # as a StyleGAN2 generator does
     np.testing.assert_array_equal(
@@ -494,6 +514,20 @@ def test_smile_and_glasses_commands(tiny_cli, tmp_path, astronaut, command, defa
     result = _invoke(command[0], photo, *command[1:])
     assert result.exit_code == 0, result.output
     assert load_image(tmp_path / default_name).shape == astronaut.shape
+
+
+def test_glasses_command_takes_a_tint(tiny_cli, photo_file, astronaut, tmp_path, monkeypatch):
+    monkeypatch.setattr(tiny_cli, "glasses_tint", tiny_cli.glasses_tint)  # restored afterwards
+    outs = {}
+    for tint in ("0.1", "1"):
+        outs[tint] = tmp_path / f"glasses_{tint}.png"
+        result = _invoke("glasses", photo_file, "--add", "--tint", tint, "-o", outs[tint])
+        assert result.exit_code == 0, result.output
+        assert tiny_cli.glasses_tint == float(tint)
+    clear, dark = load_image(outs["0.1"]), load_image(outs["1"])
+    assert _changed(clear, astronaut).any() and _changed(clear, dark).any()
+    result = _invoke("glasses", photo_file, "--tint", "1.5")
+    assert result.exit_code == 2 and "--tint" in result.output
 
 
 def test_mirror_command_writes_photo_gif_and_grid(tiny_cli, photo_file, astronaut, tmp_path):

@@ -76,3 +76,14 @@ def test_a_softer_photo_gets_softer_edges(face):
     ramp = lambda w: int(((w > 0) & (w < 0.5 * TINT)).sum())  # noqa: E731
     assert ramp(soft) > ramp(sharp)
     assert (soft > 0).sum() > (sharp > 0).sum()
+
+
+def test_tint_sets_the_lenses_and_leaves_the_frames(face):
+    clear, dark = eyewear_weight(face, SIZE, tint=0.1), eyewear_weight(face, SIZE, tint=1.0)
+    eye = face.mesh[list(EYE_LEFT_RING), :2].mean(axis=0)
+    assert _at(clear, eye) == pytest.approx(0.1, abs=1e-3)
+    assert _at(dark, eye) == pytest.approx(1.0, abs=1e-3)
+    _, frames = eyewear_masks(face, (SIZE, SIZE))
+    ys, xs = np.nonzero(frames)
+    k = np.argmax(dark[ys, xs])  # the frames' darkest point is the same with either tint
+    assert clear[ys[k], xs[k]] == pytest.approx(dark[ys[k], xs[k]], rel=0.05)

@@ -305,10 +305,13 @@ def _fit512(image):
 
 
 def _run_edit(photo: Path, strengths: dict, raw: bool, out, model, all_faces, frames, gif,
-              grid, crops, tag: str, only_towards: bool = False) -> None:
+              grid, crops, tag: str, only_towards: bool = False,
+              glasses_tint: float | None = None) -> None:
     from facedit.io import save_image
 
     editor = _editor(model)
+    if glasses_tint is not None:
+        editor.glasses_tint = glasses_tint
     editor.parse_strengths(strengths, raw)  # refuse bad values before any detection work
     image = _load_photo(photo)
     faces = editor.encode(image, all_faces=all_faces, label=str(photo))
@@ -414,9 +417,11 @@ def smile_cmd(photo, strength, preset, blend, out, model, all_faces, frames, gif
 @main.command("glasses")
 @click.argument("photo", type=click.Path(path_type=Path))
 @click.option("--add/--remove", "add", default=True, help="Add or remove eyeglasses.")
+@click.option("--tint", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Added lenses: 0 clear ... 1 dark (sunglasses) [default: 0.6, tinted].")
 @_preset_options
 @_edit_options
-def glasses_cmd(photo, add, preset, blend, out, model, all_faces, frames, gif, grid,
+def glasses_cmd(photo, add, tint, preset, blend, out, model, all_faces, frames, gif, grid,
                 crops) -> None:
     """Add or remove eyeglasses (the second source's second task); a face that already has (or
     lacks) them is left as it is."""
@@ -426,7 +431,7 @@ def glasses_cmd(photo, add, preset, blend, out, model, all_faces, frames, gif, g
                            target=0.95 if add else 0.05, remove=not add)
     _run_edit(photo, {"eyeglasses": 0.95 if add else 0.05}, False, out, model, all_faces,
               frames, gif, grid, crops, "glasses_on" if add else "glasses_off",
-              only_towards=True)
+              only_towards=True, glasses_tint=tint)
 
 
 _METHOD = click.option("--method", type=click.Choice(["warp", "latent"]), default="warp",

@@ -30,7 +30,7 @@ from facedit.blend import (apply_residual, crossfade, limit_residual, region_wei
 from facedit.calibrate import SAME, walk
 from facedit.directions import DirectionSet
 from facedit.errors import ConfigError, check_image_array
-from facedit.eyewear import eyewear_weight
+from facedit.eyewear import TINT, eyewear_weight
 from facedit.morph import (close_mouth, displacement_field, morph_frame, mouth_closing,
                             warp_by_field)
 from facedit.paths import user_directions
@@ -88,7 +88,7 @@ class Editor:
 
     def __init__(self, model, directions: DirectionSet, judge=None, detector=None,
                  blend_size: int = 256, margin: float = 0.06, spec: str = "builtin",
-                 chroma: float | None = None):
+                 chroma: float | None = None, glasses_tint: float = TINT):
         from facedit.faces import FaceDetector
 
         if directions.dim != model.latent_dim:
@@ -103,6 +103,19 @@ class Editor:
         self.margin = margin  # feather width as a fraction of the crop side (21 px at 256... 512)
         # The share of the residual's colour change every edit keeps; None: each attribute's own.
         self.chroma = chroma
+        self.glasses_tint = glasses_tint
+
+    @property
+    def glasses_tint(self) -> float:
+        """How dark added eyeglasses' lenses are: 0 clear ... 1 the model's whole darkening
+        (sunglasses); the frames are as dark either way (`facedit.eyewear`)."""
+        return self._glasses_tint
+
+    @glasses_tint.setter
+    def glasses_tint(self, value: float) -> None:
+        if not 0.0 <= float(value) <= 1.0:  # NaN fails too
+            raise ConfigError(f"glasses tint: expected 0 (clear) to 1 (dark), got {value}")
+        self._glasses_tint = float(value)
 
     @classmethod
     def load(cls, model: str = "builtin", directions: Path | None = None, **kwargs) -> "Editor":
@@ -202,12 +215,13 @@ class Editor:
                    and not getattr(self.model, "draws_frames", False))
         regions = tuple(sorted({r for n in names if not (glasses and n == GLASSES)
                                 for r in self.attribute(n).regions}))
-        key = (regions, glasses)
+        key = (regions, self.glasses_tint if glasses else None)
         if key not in face._cache:
             size = self.blend_size
             big = region_weight(face.aligned.face, regions, size, self.margin * size)
             if glasses:
-                big = np.maximum(big, eyewear_weight(face.aligned.face, size, face.aligned.scale))
+                big = np.maximum(big, eyewear_weight(face.aligned.face, size, face.aligned.scale,
+                                                     self.glasses_tint))
             s = self.model.size
             face._cache[key] = (big, cv2.resize(big, (s, s), interpolation=cv2.INTER_AREA))
         return face._cache[key][1 if small else 0]
