@@ -158,6 +158,27 @@ def test_render_raw_crop_jpeg_and_max_side(client, face_id):
     assert json.loads(r.headers["x-facedit-steps"]) == {"eyeglasses": 2.0}
 
 
+def test_glasses_tint_clears_or_darkens_the_added_lenses(client, face_id):
+    crops, steps = {}, {}
+    for tint in (0.1, 1.0):
+        body = {"strengths": {"eyeglasses": 2.0}, "raw": True, "view": "crop", "format": "png",
+                "glasses_tint": tint}
+        r = client.post(f"/v1/faces/{face_id}/render", json=body)
+        assert r.status_code == 200, r.text
+        crops[tint] = response_image(r).astype(int).sum(axis=2)
+        # Calibrated, each tint has its own curve: a clear lens needs a larger step.
+        body = {"strengths": {"eyeglasses": 0.9}, "glasses_tint": tint, "max_side": 128}
+        r = client.post(f"/v1/faces/{face_id}/render", json=body)
+        assert r.status_code == 200, r.text
+        steps[tint] = json.loads(r.headers["x-facedit-steps"])["eyeglasses"]
+    darker = crops[1.0] < crops[0.1]
+    assert darker.sum() > 100 and (crops[1.0] > crops[0.1]).sum() < 0.1 * darker.sum()
+    assert steps[0.1] > steps[1.0] > 0
+    r = client.post(f"/v1/faces/{face_id}/sweep", json={"strengths": {"eyeglasses": 2.0},
+                    "raw": True, "frames": 2, "format": "grid", "glasses_tint": 0.0})
+    assert r.status_code == 200, r.text
+
+
 @pytest.mark.parametrize("fmt, media", [("gif", "image/gif"), ("grid", "image/png")])
 def test_sweep(client, face_id, fmt, media):
     r = client.post(f"/v1/faces/{face_id}/sweep",
@@ -290,6 +311,7 @@ def test_unknown_face_in_interpolate_and_translation_is_404(client, face_id):
     ({"view": "sideways"}, "view"),
     ({"max_side": 3}, "max_side"),
     ({"extra": 1}, "extra"),
+    ({"glasses_tint": 1.5}, "glasses_tint"),
 ])
 def test_bad_values_are_422(client, face_id, body, words):
     r = client.post(f"/v1/faces/{face_id}/render", json=body)

@@ -210,6 +210,19 @@ def test_edit_the_astronaut_in_the_browser(page, astronaut, tmp_path, store_dir)
     _settled(page, n)
     assert float(page.locator(smile).input_value()) == pytest.approx(start, abs=0.01)
 
+    # 8b. glasses on, then darker lenses: the preview follows the lens choice
+    n = _renders(page)
+    page.locator("#s-eyeglasses").scroll_into_view_if_needed()
+    _drag(page, "#s-eyeglasses", 0.9)
+    _settled(page, n)
+    tinted = _preview(page)
+    n = _renders(page)
+    page.select_option("#lenses", "1")
+    _settled(page, n)
+    dark = _preview(page)
+    assert dark.astype(int).sum() < tinted.astype(int).sum()
+    _shot(page, "5_dark_lenses.png")
+
     # 9. drag-and-drop another photo onto the drop zone: a new face, sliders at its readings
     old_id = page.locator("body").get_attribute("data-face-id")
     flipped = base64.b64encode(_png_bytes(np.ascontiguousarray(astronaut[:, ::-1]))).decode()

@@ -16,6 +16,7 @@ training latents along the direction.
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +105,13 @@ class Editor:
         # The share of the residual's colour change every edit keeps; None: each attribute's own.
         self.chroma = chroma
         self.glasses_tint = glasses_tint
+
+    def with_glasses_tint(self, tint: float) -> "Editor":
+        """A copy of this editor (sharing its model, directions and judge) whose added glasses
+        have lenses of `tint`: for one request of a server that serves many at once."""
+        editor = copy.copy(self)
+        editor.glasses_tint = tint
+        return editor
 
     @property
     def glasses_tint(self) -> float:

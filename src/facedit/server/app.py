@@ -176,7 +176,7 @@ def create_app(editor, config: ServerConfig | None = None) -> FastAPI:
         X-Facedit-Expected, each calibrated attribute's predicted reading after the edit (below
         the target when the model cannot reach it)."""
         image, steps, expected = service.render(face_id, body.strengths, body.raw, body.view,
-                                                  body.max_side)
+                                                  body.max_side, body.glasses_tint)
         return _image_response(encode(image, body.format), body.format, {
             "X-Facedit-Steps": json.dumps({k: round(v, 4) for k, v in steps.items()}),
             "X-Facedit-Expected": json.dumps({k: round(v, 4) for k, v in expected.items()})})
@@ -185,7 +185,8 @@ def create_app(editor, config: ServerConfig | None = None) -> FastAPI:
               tags=["edits"])
     def sweep(body: SweepRequest, face_id: str = FaceIdParam):
         """The edit growing from nothing to the given strengths: a GIF or a grid (PNG)."""
-        frames = service.sweep(face_id, body.strengths, body.raw, body.frames, body.view)
+        frames = service.sweep(face_id, body.strengths, body.raw, body.frames, body.view,
+                               body.glasses_tint)
         return _image_response(frames_bytes(frames, body.format, "edit"), body.format)
 
     @app.post("/v1/faces/{face_id}/mirror", responses=_image_doc("image/gif", "image/png"),

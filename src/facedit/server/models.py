@@ -17,6 +17,11 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_GLASSES_TINT = Field(None, ge=0.0, le=1.0, description=(
+    "Lenses of added eyeglasses: 0 clear ... 1 dark (sunglasses); default: the server's (0.6). "
+    "The frames are as dark either way."))
+
+
 class EditRequest(_Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"strengths": {"smiling": 0.3, "blond_hair": 0.6}, "view": "photo", "format": "jpeg",
@@ -29,6 +34,7 @@ class EditRequest(_Body):
     format: Literal["png", "jpeg"] = "jpeg"
     max_side: int | None = Field(None, ge=64, le=8192, description=(
         "Downscale the image so that its longer side is at most this (previews)."))
+    glasses_tint: float | None = _GLASSES_TINT
 
 
 class SweepRequest(_Body):
@@ -40,6 +46,7 @@ class SweepRequest(_Body):
     frames: int = Field(8, ge=2, le=100, description="Frames from no edit to the full edit.")
     format: Literal["gif", "grid"] = "gif"
     view: Literal["photo", "crop"] = "crop"
+    glasses_tint: float | None = _GLASSES_TINT
 
 
 class MirrorRequest(_Body):

@@ -10,7 +10,7 @@ import dataclasses
 import cv2
 import numpy as np
 
-from facedit.edit import AGE_RANGE, RAW_STEP_LIMIT
+from facedit.edit import AGE_RANGE, GLASSES, RAW_STEP_LIMIT
 from facedit.errors import ConfigError, ImageTooLargeError
 from facedit.server.cache import FaceCache, FaceSession, new_face_id
 from facedit.server.calibration import measure_curve, step_for_target
@@ -124,38 +124,56 @@ class EditService:
 
     # -- edits ----------------------------------------------------------------------------------
 
-    def steps(self, session: FaceSession, strengths: dict[str, float], raw: bool) -> dict:
+    def editor_for(self, glasses_tint: float | None):
+        """The editor a request renders with: the server's own, or a copy of it whose added
+        glasses have lenses of `glasses_tint` (0 clear ... 1 dark)."""
+        if glasses_tint is None or glasses_tint == self.editor.glasses_tint:
+            return self.editor
+        return self.editor.with_glasses_tint(glasses_tint)
+
+    def steps(self, session: FaceSession, strengths: dict[str, float], raw: bool,
+              editor=None) -> dict:
         """Raw steps for `strengths`: as given (raw), else read off each attribute's curve."""
-        wanted = self.editor.parse_strengths(strengths, raw)
+        editor = editor or self.editor
+        wanted = editor.parse_strengths(strengths, raw)
         if raw:
             return wanted
-        if self.editor.judge is None:
+        if editor.judge is None:
             raise ConfigError("calibrated strengths need a judge; send raw steps (raw=true)")
-        return {name: step_for_target(*self.curve(session, name), target)
+        return {name: step_for_target(*self.curve(session, name, editor), target)
                 for name, target in wanted.items()}
 
-    def curve(self, session: FaceSession, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(steps, readings) of an attribute on the session's face, measured on first use."""
-        if name not in session.curves:
-            session.curves[name] = measure_curve(self.editor, session.face, name)
-        return session.curves[name]
+    def curve(self, session: FaceSession, name: str, editor=None) -> tuple[np.ndarray,
+                                                                          np.ndarray]:
+        """(steps, readings) of an attribute on the session's face, measured on first use (for
+        eyeglasses, once per lens tint: a clearer lens reads weaker at the same step)."""
+        editor = editor or self.editor
+        key = _curve_key(name, editor)
+        if key not in session.curves:
+            session.curves[key] = measure_curve(editor, session.face, name)
+        return session.curves[key]
 
-    def expected(self, session: FaceSession, steps: dict[str, float]) -> dict[str, float]:
+    def expected(self, session: FaceSession, steps: dict[str, float],
+                 editor=None) -> dict[str, float]:
         """The reading each calibrated attribute's curve predicts at its step: what a slider
         reaches when its target is out of the model's reach."""
-        return {n: float(np.interp(s, *session.curves[n])) for n, s in steps.items()
-                if n in session.curves}
+        editor = editor or self.editor
+        keys = {n: _curve_key(n, editor) for n in steps}
+        return {n: float(np.interp(s, *session.curves[keys[n]])) for n, s in steps.items()
+                if keys[n] in session.curves}
 
     def render(self, face_id: str, strengths: dict[str, float], raw: bool = False,
-               view: str = "photo", max_side: int | None = None) -> tuple[np.ndarray, dict, dict]:
+               view: str = "photo", max_side: int | None = None,
+               glasses_tint: float | None = None) -> tuple[np.ndarray, dict, dict]:
         """(edited image (H, W, 3) uint8, raw steps used, expected readings): the whole photo
         or the face crop."""
         from facedit.align import paste_back
 
         session = self.cache.get(face_id)
-        steps = self.steps(session, strengths, raw)
-        expected = {} if raw else self.expected(session, steps)
-        crop = self.editor.render(session.face, steps)
+        editor = self.editor_for(glasses_tint)
+        steps = self.steps(session, strengths, raw, editor)
+        expected = {} if raw else self.expected(session, steps, editor)
+        crop = editor.render(session.face, steps)
         if view == "crop":
             return fit(crop, max_side), steps, expected
         photo = session.photo
@@ -170,14 +188,15 @@ class EditService:
         return fit(image, max_side)
 
     def sweep(self, face_id: str, strengths: dict[str, float], raw: bool, frames: int,
-              view: str) -> list[np.ndarray]:
+              view: str, glasses_tint: float | None = None) -> list[np.ndarray]:
         """Frames of the edit growing from nothing to `strengths`."""
         self._check_frames(frames)
         session = self.cache.get(face_id)
-        steps = self.steps(session, strengths, raw)
+        editor = self.editor_for(glasses_tint)
+        steps = self.steps(session, strengths, raw, editor)
         if not any(steps.values()):
             raise ConfigError("sweep: the edit is empty (every step is 0); move a slider first")
-        return self._frames(session, [self.editor.sweep(session.face, steps, frames)], view)
+        return self._frames(session, [editor.sweep(session.face, steps, frames)], view)
 
     def mirror(self, face_id: str, frames: int, method: str, view: str) -> list[np.ndarray]:
         """Frames of the face morphing into its own mirror image."""
@@ -239,3 +258,8 @@ class EditService:
         return {"name": name, "kind": kind, "origin": "user",
                 "norm": round(float(np.linalg.norm(offset)), 4),
                 "steps": {k: round(v, 4) for k, v in steps.items()}}
+
+
+def _curve_key(name: str, editor):
+    """Where a session keeps an attribute's curve: eyeglasses' depends on the lens tint."""
+    return (name, editor.glasses_tint) if name == GLASSES else name

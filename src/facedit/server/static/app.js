@@ -50,6 +50,9 @@ function download(blob, fileName) {
   setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 }
 
+// The lens tint of added eyeglasses (0 clear ... 1 dark), sent with every edit request.
+function glassesTint() { return parseFloat($("lenses").value); }
+
 function stem() { return state.name.replace(/\.[^.]*$/, "") || "photo"; }
 
 // The edit: every slider moved away from the face's own reading.
@@ -151,7 +154,8 @@ async function renderPreview() {
   const started = performance.now();
   const faceId = state.faceId;
   try {
-    const body = {strengths: strengths(), max_side: PREVIEW_SIDE, format: "jpeg"};
+    const body = {strengths: strengths(), max_side: PREVIEW_SIDE, format: "jpeg",
+                  glasses_tint: glassesTint()};
     const response = await api(`/v1/faces/${faceId}/render`, body);
     const blob = await response.blob();
     if (faceId !== state.faceId) return;  // a new photo came meanwhile: this edit is stale
@@ -260,7 +264,8 @@ async function saveImage() {
   try {
     setStatus("rendering the full-size image ...");
     const response = await api(`/v1/faces/${state.faceId}/render`,
-                               {strengths: strengths(), format: "png"});
+                               {strengths: strengths(), format: "png",
+                                glasses_tint: glassesTint()});
     download(await response.blob(), `${stem()}_edited.png`);
     setStatus(`saved ${stem()}_edited.png`);
   } catch (error) { setStatus(error.message, true); }
@@ -270,7 +275,8 @@ async function exportFrames(format) {
   try {
     setStatus(`rendering the ${format} ...`);
     const response = await api(`/v1/faces/${state.faceId}/sweep`,
-                               {strengths: strengths(), format, frames: 8, view: "photo"});
+                               {strengths: strengths(), format, frames: 8, view: "photo",
+                                glasses_tint: glassesTint()});
     const name = `${stem()}_edit.${format === "gif" ? "gif" : "png"}`;
     download(await response.blob(), name);
     setStatus(`saved ${name}`);
@@ -290,6 +296,9 @@ async function saveTranslation() {
 
 function setupButtons() {
   $("toggle").addEventListener("click", toggleBefore);
+  $("lenses").addEventListener("change", () => {
+    if (state.faceId && "eyeglasses" in strengths()) requestPreview();
+  });
   $("reset").addEventListener("click", () => {
     state.history.push({...state.values});
     state.future = [];
