@@ -62,6 +62,8 @@ def test_same_crop_from_rotated_or_scaled_photo(astronaut, astronaut_aligned, de
     aligned = align(photo, detector.largest(photo, "variant"), SIZE)
     np.testing.assert_allclose(aligned.face.points5[:2], template_points(SIZE), atol=2.0)
     assert psnr(astronaut_aligned.crop, aligned.crop) >= SAME_CROP_DB
+    if transform is _scaled:  # a photo twice the size is half as enlarged in the crop
+        assert aligned.scale == pytest.approx(astronaut_aligned.scale / amount, rel=0.03)
 
 
 def test_matrix_maps_eyes_to_template(astronaut_face):
