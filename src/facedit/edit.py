@@ -380,7 +380,8 @@ class Editor:
         asked = [n for n, step in steps.items() if step]
         residual = self._residual(face, steps, asked, edited, base, crop)
         return apply_residual(crop, residual,
-                              self.weight(face, steps, steps=steps) if weight is None else weight)
+                              self.weight(face, list(steps), steps=steps) if weight is None
+                              else weight)
 
     def _residual(self, face: EncodedFace, steps: dict[str, float], names, edited: np.ndarray,
                   base: np.ndarray, crop: np.ndarray) -> np.ndarray:

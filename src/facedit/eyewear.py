@@ -40,16 +40,9 @@ FRAME_BLUR = 1.1
 NOSE_BRIDGE = 168  # face mesh landmark between the eyes
 
 
-def _axes(face: Face) -> tuple[np.ndarray, np.ndarray]:
-    """Unit vectors along the eye line (towards the second eye) and down the face."""
-    p = face.points5
-    u = (p[1] - p[0]) / max(float(np.hypot(*(p[1] - p[0]))), 1e-6)
-    return u, np.array([-u[1], u[0]])
-
-
 def eye_width(face: Face, ring) -> float:
     """The extent of an eye ring along the eye line, in pixels (foreshortened on a turned face)."""
-    along = face.mesh[list(ring), :2] @ _axes(face)[0]
+    along = face.mesh[list(ring), :2] @ face.axes()[0]
     return float(along.max() - along.min())
 
 
@@ -57,9 +50,10 @@ def eyewear_masks(face: Face, shape: tuple[int, int]) -> tuple[np.ndarray, np.nd
     """(glasses, frames): hard (H, W) float32 0/1 masks of the whole pair (lenses and bridge) and
     of its frames (the lenses' rims and the bridge), for a face in an (H, W) crop's pixels."""
     h, w = shape
-    u, v = _axes(face)
+    u, v = face.axes()
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     bridge = face.mesh[NOSE_BRIDGE, :2]
+    from_bridge = (xx - bridge[0]) * u[0] + (yy - bridge[1]) * u[1]  # along the eye line
     widths = [eye_width(face, ring) for ring in (EYE_LEFT_RING, EYE_RIGHT_RING)]
     height = LENS_HALF_HEIGHT * max(widths)  # a turned face foreshortens widths, not heights
     glasses = np.zeros(shape, np.uint8)
@@ -71,17 +65,17 @@ def eyewear_masks(face: Face, shape: tuple[int, int]) -> tuple[np.ndarray, np.nd
         half = LENS_HALF_WIDTH * width
         inside = np.abs(dx / half) ** LENS_SQUARENESS + np.abs(dy / height) ** LENS_SQUARENESS <= 1
         side = np.sign((centre - bridge) @ u)
-        clear = side * ((xx - bridge[0]) * u[0] + (yy - bridge[1]) * u[1]) > NOSE_GAP * width
+        clear = side * from_bridge > NOSE_GAP * width
         glasses |= (inside & clear).astype(np.uint8)
         # The bridge's end: a fifth of the lens's half-width in from its inner edge (where the
         # nose cut it, if it did), a little above its middle.
-        inner = max(side * ((centre - bridge) @ u) - half, NOSE_GAP * width)
-        corners.append(bridge + side * (inner + 0.2 * half) * u
+        inner_edge = max(side * ((centre - bridge) @ u) - half, NOSE_GAP * width)
+        corners.append(bridge + side * (inner_edge + 0.2 * half) * u
                        + ((centre - bridge) @ v - 0.45 * height) * v)
     mean_width = float(np.mean(widths))
     t = max(1, int(round(FRAME_WIDTH * mean_width)))
-    inner = cv2.erode(glasses, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * t + 1, 2 * t + 1)))
-    frames = glasses - inner
+    inside = cv2.erode(glasses, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * t + 1, 2 * t + 1)))
+    frames = glasses - inside
     cv2.line(frames, *(tuple(np.round(c * 16).astype(int)) for c in corners), 1,
              max(1, int(round(BRIDGE_WIDTH * mean_width))), cv2.LINE_8, shift=4)
     return (glasses | frames).astype(np.float32), frames.astype(np.float32)

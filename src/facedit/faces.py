@@ -77,6 +77,13 @@ class Face:
         return cls(box=np.array([*xy.min(axis=0), *xy.max(axis=0)], np.float32), score=1.0,
                    mesh=mesh)
 
+    def axes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Unit vectors (2,) in the face's own frame: along the eye line (from the image-left eye
+        to the other) and down the face (perpendicular to it, towards the chin)."""
+        p = self.points5
+        along = (p[1] - p[0]) / max(np.hypot(*(p[1] - p[0])), 1e-6)
+        return along, np.array([-along[1], along[0]])
+
     @property
     def points5(self) -> np.ndarray:
         """(5, 2) float32: eye centres (image-left first), nose tip, mouth corners (image-left first)."""

@@ -112,9 +112,7 @@ def _eye_distance(face: Face) -> float:
 def _below(face: Face, shape, y_index_points, extra: float = 0.0) -> np.ndarray:
     """1 below the line through the given points (in the face's own up direction)."""
     h, w = shape
-    p = face.points5
-    ex, ey = (p[1] - p[0]) / max(np.hypot(*(p[1] - p[0])), 1e-6)
-    down = np.array([-ey, ex])  # perpendicular to the eye line, pointing to the chin
+    down = face.axes()[1]
     anchor = face.mesh[list(y_index_points), :2].mean(axis=0) + down * extra
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     return (((xx - anchor[0]) * down[0] + (yy - anchor[1]) * down[1]) > 0).astype(np.float32)
@@ -165,9 +163,7 @@ def _jaw(face, shape):
     """The face below the nose tip, and the same shape moved down under the chin (where a double
     chin shows), no wider than the jaw itself."""
     lower = _face(face, shape) * _below(face, shape, (4,))
-    p = face.points5
-    ex = (p[1] - p[0]) / max(np.hypot(*(p[1] - p[0])), 1e-6)
-    shift = np.array([-ex[1], ex[0]]) * 0.35 * _eye_distance(face)  # towards the chin
+    shift = face.axes()[1] * 0.35 * _eye_distance(face)  # towards the chin
     moved = cv2.warpAffine(lower, np.float32([[1, 0, shift[0]], [0, 1, shift[1]]]),
                            (shape[1], shape[0]), flags=cv2.INTER_NEAREST)
     return np.maximum(lower, moved * _below(face, shape, (61, 291)))
@@ -188,8 +184,7 @@ def _head(face, shape):
     """The face with an estimate of the hair: the oval pushed outwards, most at the crown."""
     pts = face.mesh[list(FACE_OVAL), :2].astype(np.float64)
     centre = pts.mean(axis=0)
-    p = face.points5
-    up = -np.array([-(p[1] - p[0])[1], (p[1] - p[0])[0]]) / max(np.hypot(*(p[1] - p[0])), 1e-6)
+    up = -face.axes()[1]
     rel = pts - centre
     cos_up = (rel @ up) / (np.linalg.norm(rel, axis=1) + 1e-6)
     # Not below the chin; ~1.35x at the sides, ~1.6x at the crown (where most hair is).
