@@ -107,4 +107,14 @@ def test_version():
 def test_decoder_only_training_without_a_model_to_start_from_is_a_usage_error(tmp_path):
     result = _invoke("train", "model", "--run", tmp_path / "run", "--decoder-only")
     assert result.exit_code == 2 and "--decoder-only fine-tunes a trained model" in result.output
+
+
+def test_arithmetic_term_needs_a_decoder_only_run_and_known_attributes(tmp_path):
+    result = _invoke("train", "model", "--run", tmp_path / "run", "--arithmetic-weight", "0.1")
+    assert result.exit_code == 2 and "give --decoder-only" in result.output
+    result = _invoke("train", "model", "--run", tmp_path / "run", "--init", "builtin",
+                     "--decoder-only", "--arithmetic-weight", "0.1",
+                     "--arithmetic-attributes", "Smiling,Grin")
+    assert result.exit_code == 2 and "not CelebA attributes: Grin" in result.output
+    assert not (tmp_path / "run").exists()  # refused before anything was written
     assert not (tmp_path / "run").exists()

@@ -202,11 +202,19 @@ def train_classifier_cmd(cache, run_dir, minutes, threads, export, input_size, v
 @click.option("--decoder-only", is_flag=True,
               help="Train the decoder alone (with --init): every face keeps its code, so the "
                    "attribute directions stay valid.")
+@click.option("--arithmetic-weight", type=float, default=0.0, show_default=True,
+              help="Weight of the linear-structure term (with --decoder-only): a code moved by "
+                   "an attribute's mean-difference vector must decode to a face the classifier "
+                   "reads as having it switched (facedit.train.arithmetic).")
+@click.option("--arithmetic-attributes", default=None,
+              help="CelebA attributes of that term, comma-separated "
+                   "[default: Smiling,Eyeglasses,Male,Young,Blond_Hair].")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--batch", type=click.IntRange(1, 4096), default=32, show_default=True)
 def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_weight,
                     pattern_weight, feature_weight, attribute_weight, judge_folder, judge_shift,
-                    init, adversarial_weight, decoder_only, lr, batch) -> None:
+                    init, adversarial_weight, decoder_only, arithmetic_weight,
+                    arithmetic_attributes, lr, batch) -> None:
     """Train the face VAE (encoder/decoder at 128x128)."""
     from facedit.models import WEIGHTS, builtin, vae_folder
     from facedit.models.classifier import AttributeClassifier, ClassifierConfig
@@ -216,10 +224,21 @@ def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_we
     from facedit.train.vae import JudgeLoss, train_vae
 
     cache = cache or _default_cache() / "prepared-128"
-    judge = None
-    if feature_weight or attribute_weight:
+    if arithmetic_weight and not decoder_only:
+        raise click.UsageError("--arithmetic-weight trains the decoder alone: give --decoder-only")
+    judge = arithmetic = None
+    if feature_weight or attribute_weight or arithmetic_weight:
         classifier = load_model(judge_folder, AttributeClassifier, ClassifierConfig) \
             if judge_folder else builtin("classifier")
+    if arithmetic_weight:
+        from facedit.train.arithmetic import ARITHMETIC_ATTRIBUTES, ArithmeticLoss
+        names = tuple(n.strip() for n in arithmetic_attributes.split(",") if n.strip()) \
+            if arithmetic_attributes else ARITHMETIC_ATTRIBUTES
+        try:
+            arithmetic = ArithmeticLoss(classifier, arithmetic_weight, names)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--arithmetic-attributes") from None
+    if feature_weight or attribute_weight:
         weights = (judge_folder or WEIGHTS / "classifier") / "model.safetensors"
         digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
         judge = JudgeLoss(classifier, feature_weight, attribute_weight,
@@ -237,7 +256,7 @@ def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_we
     model = train_vae(cache, run_dir, minutes=minutes, threads=threads, kl_weight=kl_weight,
                       grad_weight=grad_weight, pattern_weight=pattern_weight, lr=lr, judge=judge,
                       model=model, init=init, adversary=adversary, decoder_only=decoder_only,
-                      batch=batch)
+                      batch=batch, arithmetic=arithmetic)
     if export:
         card = export_vae(model, cache, run_dir, export)
         click.echo(json.dumps(card["metrics"], indent=1))

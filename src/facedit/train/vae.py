@@ -14,7 +14,9 @@ reconstructions and random samples is written each epoch.
 
 `adversary` adds a patch discriminator's hinge term (`facedit.train.adversarial`) against the blur
 those losses leave; `decoder_only` fine-tunes the decoder alone, so every face keeps its code and
-the attribute directions learned from the codes stay valid.
+the attribute directions learned from the codes stay valid. `arithmetic` (decoder-only runs) adds
+the latent's linear structure as a term (`facedit.train.arithmetic`): a code moved by an
+attribute's mean-difference vector must decode to a face with the attribute switched.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from facedit.draw import grid
 from facedit.io import save_image
 from facedit.models.vae import FaceVAE, VAEConfig
 from facedit.train.adversarial import Adversary
+from facedit.train.arithmetic import ArithmeticLoss
 from facedit.train.common import Run, epoch_batches, reached, to_tensor, to_uint8
 
 # UTKFace's crops are tight: the canonical crop reaches far outside them and the reflected border
@@ -139,11 +142,15 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
               sources: tuple[str, ...] = CELEBA_SOURCES, model: torch.nn.Module | None = None,
               loss: str = "facedit", judge: JudgeLoss | None = None,
               init: str | None = None, adversary: Adversary | None = None,
-              decoder_only: bool = False) -> torch.nn.Module:
+              decoder_only: bool = False,
+              arithmetic: ArithmeticLoss | None = None) -> torch.nn.Module:
     """Train a VAE (facedit's by default; any module with encode/decode/forward, e.g. the
     second source's `DeepestVAE` with `loss="kit"`) within a time budget, resumably.
     `judge` adds the classifier's terms to facedit's loss; `init` names where the starting
     weights came from when `model` is a trained model to fine-tune (recorded in the options)."""
+    if arithmetic is not None and not decoder_only:
+        raise ValueError("the arithmetic term needs a decoder-only run: the vectors are the "
+                         "frozen encoder's")
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     run = Run(run_dir, dict(kind="vae", cache=str(cache), minutes=minutes, batch=batch, lr=lr,
@@ -156,7 +163,9 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
                             judge=judge.source if judge else None,
                             judge_shift=judge.shift if judge else 0,
                             init=init, adversarial_weight=adversary.weight if adversary else 0.0,
-                            decoder_only=decoder_only))
+                            decoder_only=decoder_only,
+                            arithmetic_weight=arithmetic.weight if arithmetic else 0.0,
+                            arithmetic_attributes=list(arithmetic.names) if arithmetic else []))
     loss_fn = {"facedit": vae_loss, "kit": kit_loss}[loss]
     train = PreparedSet.load(cache, "train", in_memory=True).from_sources(sources)
     val = PreparedSet.load(cache, "val", in_memory=True).from_sources(sources)
@@ -177,6 +186,8 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
         if adversary is not None and "adversary" in state:
             adversary.load_state_dict(state["adversary"])
     extra = (lambda: {"adversary": adversary.state_dict()}) if adversary is not None else None
+    if arithmetic is not None:  # the frozen encoder's codes: the same vectors on every resume
+        arithmetic.fit(encode_means(model, train.images), train.attrs)
 
     budget = minutes * 60
     fixed = to_tensor(val.images[np.linspace(0, len(val) - 1, 8).astype(int)])
@@ -197,6 +208,10 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
             recon, mu, logvar = model(x)
             losses = loss_fn(recon, x, mu, logvar, kl_weight=kl_weight, grad_weight=grad_weight,
                              judge=judge, pattern_weight=pattern_weight)
+            if arithmetic is not None:
+                losses["arithmetic"] = arithmetic(model.decode, mu.detach(),
+                                                  torch.as_tensor(train.attrs[idx]))
+                losses["loss"] = losses["loss"] + arithmetic.weight * losses["arithmetic"]
             if adversary is not None:
                 losses["adversarial"] = adversary.generator_loss(recon)
                 losses["loss"] = losses["loss"] + adversary.weight * losses["adversarial"]
@@ -220,6 +235,17 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
     for p in model.parameters():  # a decoder-only run froze the encoder: hand it back trainable
         p.requires_grad_(True)
     return model.eval()
+
+
+@torch.no_grad()
+def encode_means(model: torch.nn.Module, images: np.ndarray, batch: int = 256) -> np.ndarray:
+    """The encoder's means (N, latent) of (N, S, S, 3) uint8 crops, in eval mode."""
+    was_training = model.training
+    model.eval()
+    codes = [model.encode(to_tensor(images[i:i + batch]))[0].numpy()
+             for i in tqdm(range(0, len(images), batch), desc="codes", unit="batch")]
+    model.train(was_training)
+    return np.concatenate(codes)
 
 
 @torch.no_grad()
