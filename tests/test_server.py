@@ -211,8 +211,9 @@ def test_delete_face(client, astronaut):
 # -- translations ----------------------------------------------------------------------------------
 
 def test_save_and_list_translation(client, face_id, store_dir):
+    # A raw step: what is saved does not hang on how far the model's bangs reach on this face.
     r = client.post("/v1/translations", json={"name": "B_1", "face_id": face_id,
-                                              "strengths": {"bangs": 0.9}})
+                                              "strengths": {"bangs": 1.5}, "raw": True})
     assert r.status_code == 200, r.text
     saved = r.json()
     assert saved["kind"] == "default" and saved["origin"] == "user" and saved["norm"] > 0
