@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-LINEAR_ATTRIBUTES = ("Smiling", "Eyeglasses", "Male", "Young", "Blond_Hair")
 
 
 def median_ms(fn, runs: int = 50, warmup: int = 5) -> float:
@@ -45,6 +44,7 @@ def linear_structure(vae, judge, cache: Path, n: int = 400) -> dict:
     from facedit.data.dataset import PreparedSet
     from facedit.data.sources import CELEBA_ATTRIBUTES, CELEBA_CROPS
     from facedit.directions import mean_difference
+    from facedit.train.arithmetic import ARITHMETIC_ATTRIBUTES
 
     train = PreparedSet.load(cache, "train").from_sources(CELEBA_CROPS)
     test = PreparedSet.load(cache, "test").from_sources(CELEBA_CROPS)
@@ -52,7 +52,7 @@ def linear_structure(vae, judge, cache: Path, n: int = 400) -> dict:
     z_train = np.concatenate([vae.encode(np.asarray(train.images[pick[i:i + 256]]))
                               for i in range(0, len(pick), 256)])
     out = {}
-    for label in LINEAR_ATTRIBUTES:
+    for label in ARITHMETIC_ATTRIBUTES:
         j = CELEBA_ATTRIBUTES.index(label)
         d = mean_difference(z_train, train.attrs[pick, j] > 0, normalize=False)
         neg = np.flatnonzero(test.attrs[:, j] < 0)[:n]

@@ -17,8 +17,9 @@ import torch
 
 from facedit.data.sources import CELEBA_ATTRIBUTES
 from facedit.directions import mean_difference
+from facedit.train.common import frozen
 
-# The attributes the issue's first check of linear structure names.
+# The attributes of the linear-structure check (issue 3; benchmarks/bench_models.py).
 ARITHMETIC_ATTRIBUTES = ("Smiling", "Eyeglasses", "Male", "Young", "Blond_Hair")
 
 
@@ -31,9 +32,7 @@ class ArithmeticLoss:
         unknown = sorted(set(names) - set(CELEBA_ATTRIBUTES))
         if unknown:
             raise ValueError(f"not CelebA attributes: {', '.join(unknown)}")
-        self.classifier = classifier.eval()
-        for p in self.classifier.parameters():
-            p.requires_grad_(False)
+        self.classifier = frozen(classifier)
         self.names = tuple(names)
         self.columns = torch.tensor([CELEBA_ATTRIBUTES.index(n) for n in names])
         self.weight = weight
@@ -49,14 +48,13 @@ class ArithmeticLoss:
         self.vectors = torch.as_tensor(np.stack(vectors), dtype=torch.float32)
         return self
 
-    def __call__(self, decode, codes: torch.Tensor, attrs: torch.Tensor,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
+    def __call__(self, decode, codes: torch.Tensor, attrs: torch.Tensor) -> torch.Tensor:
         """Mean binary cross-entropy of the classifier's verdict on each moved decoding against
         the switched label. One attribute per face, drawn at random; faces whose label for it is
         unknown (0) count for nothing. codes (B, latent); attrs (B, 40) in {+1, -1, 0}."""
         if self.vectors is None:
             raise RuntimeError("ArithmeticLoss.fit must compute the vectors first")
-        pick = torch.randint(len(self.names), (len(codes),), generator=generator)
+        pick = torch.randint(len(self.names), (len(codes),))
         column = self.columns[pick]
         label = attrs[torch.arange(len(codes)), column]
         has = label > 0

@@ -65,6 +65,13 @@ class Run:
                                  for k, v in row.items()}) + "\n")
 
 
+def frozen(module: torch.nn.Module) -> torch.nn.Module:
+    """`module` in eval mode with no parameter taking gradients: a judge a loss reads through."""
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module.eval()
+
+
 def to_tensor(images: np.ndarray, flip: np.ndarray | None = None) -> torch.Tensor:
     """(B, S, S, 3) uint8 -> (B, 3, S, S) float32 in [0, 1]; rows where `flip` is set mirrored."""
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)

@@ -34,7 +34,7 @@ from facedit.io import save_image
 from facedit.models.vae import FaceVAE, VAEConfig
 from facedit.train.adversarial import Adversary
 from facedit.train.arithmetic import ArithmeticLoss
-from facedit.train.common import Run, epoch_batches, reached, to_tensor, to_uint8
+from facedit.train.common import Run, epoch_batches, frozen, reached, to_tensor, to_uint8
 
 # UTKFace's crops are tight: the canonical crop reaches far outside them and the reflected border
 # would teach the model kaleidoscope faces. The model learns from CelebA's looser crops only.
@@ -112,9 +112,7 @@ class JudgeLoss:
                  attribute_weight: float, source: str = "an attribute classifier",
                  shift: int = 0):
         self.source = source  # which classifier, for the run's options and the model card
-        self.classifier = classifier.eval()
-        for p in self.classifier.parameters():
-            p.requires_grad_(False)
+        self.classifier = frozen(classifier)
         self.feature_weight, self.attribute_weight = feature_weight, attribute_weight
         self.shift = shift
 
