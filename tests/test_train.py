@@ -294,6 +294,8 @@ def test_arithmetic_vectors_are_mean_differences_over_known_labels():
     attrs[:, CELEBA_ATTRIBUTES.index("Smiling")] = [1, 1, -1, -1, 0]  # the last one unknown
     loss = ArithmeticLoss(_BrightnessJudge(), weight=0.1, names=("Smiling",)).fit(codes, attrs)
     np.testing.assert_allclose(loss.vectors.numpy(), [[2.0, -3.0]])
+    twice = ArithmeticLoss(_BrightnessJudge(), 0.1, ("Smiling", "Smiling")).fit(codes, attrs)
+    np.testing.assert_allclose(twice.vectors.numpy(), [[2.0, -3.0]] * 2)  # drawn twice as often
     with pytest.raises(ValueError, match="Smile"):
         ArithmeticLoss(_BrightnessJudge(), weight=0.1, names=("Smile",))
 

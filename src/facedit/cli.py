@@ -207,7 +207,8 @@ def train_classifier_cmd(cache, run_dir, minutes, threads, export, input_size, v
                    "an attribute's mean-difference vector must decode to a face the classifier "
                    "reads as having it switched (facedit.train.arithmetic).")
 @click.option("--arithmetic-attributes", default=None,
-              help="CelebA attributes of that term, comma-separated "
+              help="CelebA attributes of that term, comma-separated; each face draws one of "
+                   "them at random, so a name given twice is drawn twice as often "
                    "[default: Smiling,Eyeglasses,Male,Young,Blond_Hair].")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--batch", type=click.IntRange(1, 4096), default=32, show_default=True)

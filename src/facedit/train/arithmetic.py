@@ -25,7 +25,8 @@ ARITHMETIC_ATTRIBUTES = ("Smiling", "Eyeglasses", "Male", "Young", "Blond_Hair")
 
 class ArithmeticLoss:
     """classifier: frozen, `classifier(images)[0]` the 40 CelebA logits. `fit` computes the
-    vectors (the codes' mean with each attribute minus without) before the first call."""
+    vectors (the codes' mean with each attribute minus without) before the first call. Each face
+    draws one of `names` uniformly: repeat a name to train its attribute more often."""
 
     def __init__(self, classifier: torch.nn.Module, weight: float,
                  names: tuple[str, ...] = ARITHMETIC_ATTRIBUTES):
