@@ -160,8 +160,12 @@ def _train_options(fn):
 @click.option("--init", type=click.Path(path_type=Path), default=None,
               help="Warm-start from another run's state.pt.")
 @click.option("--lr", type=float, default=2e-3, show_default=True)
+@click.option("--swap-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of CelebA faces given another face's eye band with the other "
+                   "Eyeglasses label, so eyeglasses stop predicting age, sex and make-up "
+                   "(facedit.train.swap).")
 def train_classifier_cmd(cache, run_dir, minutes, threads, export, input_size, view, init,
-                         lr) -> None:
+                         lr, swap_rate) -> None:
     """Train the attribute classifier (40 CelebA attributes + age)."""
     from facedit.models.classifier import ClassifierConfig
     from facedit.train.classifier import train_classifier
@@ -170,7 +174,7 @@ def train_classifier_cmd(cache, run_dir, minutes, threads, export, input_size, v
     cache = cache or _default_cache() / "prepared-128"
     config = ClassifierConfig(input_size=input_size, view=tuple(view))
     model = train_classifier(cache, run_dir, minutes=minutes, threads=threads, config=config,
-                             init=init, lr=lr)
+                             init=init, lr=lr, swap_rate=swap_rate)
     if export:
         card = export_classifier(model, cache, run_dir, export)
         click.echo(json.dumps(card["metrics"], indent=1))

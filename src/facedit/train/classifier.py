@@ -2,7 +2,9 @@
 
 Batches mix CelebA crops (40 attributes, binary cross-entropy) and UTKFace crops (age, smooth L1 on
 (age - 35) / 20; gender also teaches `Male`). The learning rate follows a cosine over the run's
-time budget, so a run stopped and resumed keeps the same schedule.
+time budget, so a run stopped and resumed keeps the same schedule. With `swap_rate`, a share of the
+CelebA faces get another face's eye band with the other Eyeglasses label
+(`facedit.train.swap`), so eyeglasses stop telling the classifier about age, sex or make-up.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from facedit.data.dataset import PreparedSet
 from facedit.data.sources import CELEBA_ATTRIBUTES
 from facedit.models.classifier import AttributeClassifier, ClassifierConfig
 from facedit.train.common import Run, epoch_batches, reached, to_tensor
+from facedit.train.swap import pick_swaps, swap_eye_bands, swapped_targets
 
 MALE = CELEBA_ATTRIBUTES.index("Male")
 
@@ -37,17 +40,20 @@ def train_classifier(cache: Path, run_dir: Path, minutes: float = 40.0, batch: i
                      lr: float = 2e-3, threads: int = 1, seed: int = 0,
                      max_steps: int | None = None, log_every: int = 20,
                      config: ClassifierConfig = ClassifierConfig(),
-                     init: Path | None = None) -> AttributeClassifier:
+                     init: Path | None = None, swap_rate: float = 0.0) -> AttributeClassifier:
     """Train the classifier within a time budget, resumably; `init` warm-starts a new run from
-    another run's `state.pt` (the convolutions do not depend on the input size or view)."""
+    another run's `state.pt` (the convolutions do not depend on the input size or view);
+    `swap_rate` is the share of CelebA faces that get an eye-band swap when a donor is in the
+    batch."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     run = Run(run_dir, dict(kind="classifier", cache=str(cache), minutes=minutes, batch=batch,
                             lr=lr, threads=threads, seed=seed, config=config.to_dict(),
-                            init=str(init) if init else None))
+                            init=str(init) if init else None, swap_rate=swap_rate))
     train = PreparedSet.load(cache, "train", in_memory=True)
     val = PreparedSet.load(cache, "val", in_memory=True)
     y, known, age = targets(train)
+    landmarked = np.abs(train.mesh).reshape(len(train), -1).max(axis=1) > 0
     model = AttributeClassifier(config)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     state = run.load_state()
@@ -68,11 +74,16 @@ def train_classifier(cache: Path, run_dir: Path, minutes: float = 40.0, batch: i
             frac = min(1.0, run.elapsed() / budget)
             for g in opt.param_groups:
                 g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * frac))
-            x = to_tensor(train.images[idx], flip=rng.random(len(idx)) < 0.5)
+            images, y_batch, known_batch = train.images[idx], y[idx], known[idx]
+            if swap_rate:
+                recipients, donors = pick_swaps(train.attrs[idx], landmarked[idx], swap_rate, rng)
+                images = swap_eye_bands(images, train.mesh[idx], recipients, donors)
+                y_batch, known_batch = swapped_targets(y_batch, known_batch, recipients, donors)
+            x = to_tensor(images, flip=rng.random(len(idx)) < 0.5)
             x = (x * torch.empty(len(idx), 1, 1, 1).uniform_(0.8, 1.2)).clamp_(0, 1)
             logits, pred_age = model(x)
-            k = torch.from_numpy(known[idx])
-            bce = (F.binary_cross_entropy_with_logits(logits, torch.from_numpy(y[idx]),
+            k = torch.from_numpy(known_batch)
+            bce = (F.binary_cross_entropy_with_logits(logits, torch.from_numpy(y_batch),
                                                       reduction="none") * k).sum() / k.sum().clamp(min=1)
             a = torch.from_numpy(age[idx])
             has_age = a >= 0
