@@ -15,6 +15,7 @@ Their difference per attribute is the part the target itself carries. Flip rates
 `facedit.eval.metrics.flip_rates`, the eval harness's measure.
 
     .venv/bin/python benchmarks/same_person_flips.py [--cache DIR] [--targets Smiling,Eyeglasses]
+        [--judge CLASSIFIER_FOLDER] [--out FILE]
 """
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"),
                         help="the shared data folder (for CelebA's identity file)")
     parser.add_argument("--targets", default="Smiling,Eyeglasses")
+    parser.add_argument("--judge", type=Path, default=None,
+                        help="a classifier folder [default: the shipped classifier]")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results_same_person.json"))
     args = parser.parse_args()
@@ -69,10 +72,11 @@ def main() -> None:
     id_file = args.data / "celeba" / "identity_CelebA.txt"
     identity = dict(line.split() for line in id_file.read_text().splitlines() if line.strip())
     people = np.array([identity[n] for n in test.name])
-    judge = Judge()
+    judge = Judge(path=args.judge)
     probs = np.concatenate([judge.score(np.asarray(test.images[i:i + 256]))[0]
                             for i in range(0, len(test), 256)])
     results = {"command": "python benchmarks/same_person_flips.py --targets " + args.targets,
+               "judge": str(args.judge or "the shipped classifier"),
                "faces": len(test), "people": len(set(people)), "targets": {}}
     for target in args.targets.split(","):
         j = CELEBA_ATTRIBUTES.index(target)
