@@ -52,3 +52,40 @@ def test_swapped_targets_take_eyeglasses_from_the_donor_and_forget_the_band():
     assert y2[0, EYEGLASSES] == 1 and y2[0, YOUNG] == 1  # the recipient's age stays
     assert (k2[0, list(BAND_ATTRIBUTES)] == 0).all() and k2[0].sum() == 40 - len(BAND_ATTRIBUTES)
     assert (y[0, EYEGLASSES] == 0) and (k2[1:] == 1).all()  # inputs and other rows untouched
+
+
+def test_classifier_training_swaps_eye_bands_when_asked(astronaut_aligned, tmp_path, monkeypatch):
+    import json
+
+    import cv2
+
+    import facedit.train.classifier as training
+    from facedit.data.dataset import SPLITS
+    from facedit.models.classifier import ClassifierConfig
+
+    n, size = 24, 32
+    crop = cv2.resize(astronaut_aligned.crop, (size, size), interpolation=cv2.INTER_AREA)
+    scale = size / astronaut_aligned.crop.shape[0]
+    np.save(tmp_path / "images.npy", np.repeat(crop[None], n, axis=0))
+    np.save(tmp_path / "mesh.npy", np.repeat(
+        (astronaut_aligned.face.mesh[None, :, :2] * scale).astype(np.float16), n, axis=0))
+    attrs = _attrs(glasses=[1, -1] * (n // 2), male=[-1] * n, young=[1] * n)
+    np.savez(tmp_path / "labels.npz", attrs=attrs, age=np.full(n, -1, np.float32),
+             gender=np.full(n, -1, np.int8), race=np.full(n, -1, np.int8),
+             split=np.zeros(n, np.int8), source=np.array(["celeba_aligned"] * n),
+             name=np.array([f"{i}.jpg" for i in range(n)]))
+    (tmp_path / "summary.json").write_text(json.dumps({"size": size, "kept": n}))
+    assert SPLITS[0] == "train"
+    swapped = []
+    real_swap = training.swap_eye_bands
+    monkeypatch.setattr(training, "swap_eye_bands",
+                        lambda images, mesh, r, d: swapped.append(len(r)) or real_swap(
+                            images, mesh, r, d))
+    monkeypatch.setattr(training, "evaluate", lambda model, subset: {
+        "mean_accuracy": 0.0, "age_mae": 0.0})  # no validation rows in this set
+    run = tmp_path / "run"
+    training.train_classifier(tmp_path, run, minutes=10, batch=8, max_steps=3,
+                              config=ClassifierConfig(input_size=32, channels=(8, 8, 8, 8)),
+                              swap_rate=1.0)
+    assert len(swapped) == 3 and min(swapped) > 0
+    assert json.loads((run / "options.json").read_text())["swap_rate"] == 1.0
