@@ -63,14 +63,13 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from facedit.data.dataset import PreparedSet
-    from facedit.data.sources import CELEBA_ATTRIBUTES, CELEBA_CROPS
+    from facedit.data.sources import CELEBA_ATTRIBUTES, CELEBA_CROPS, celeba_identities
     from facedit.judge import Judge
     from facedit.paths import cache_dir
 
     cache = args.cache or cache_dir() / "prepared-128"
     test = PreparedSet.load(cache, "test").from_sources(CELEBA_CROPS)
-    id_file = args.data / "celeba" / "identity_CelebA.txt"
-    identity = dict(line.split() for line in id_file.read_text().splitlines() if line.strip())
+    identity = celeba_identities(args.data / "celeba" / "identity_CelebA.txt")
     people = np.array([identity[n] for n in test.name])
     judge = Judge(path=args.judge)
     probs = np.concatenate([judge.score(np.asarray(test.images[i:i + 256]))[0]

@@ -11,6 +11,13 @@ from facedit.data.sources import SPLITS
 from facedit.errors import ConfigError
 
 
+def has_landmarks(mesh: np.ndarray) -> np.ndarray:
+    """(N,) bool: rows of an (N, 478, 2) mesh that hold landmarks (the kit's imported crops carry
+    none: all zeros)."""
+    mesh = np.asarray(mesh)
+    return np.abs(mesh).reshape(len(mesh), -1).max(axis=1) > 0
+
+
 @dataclass
 class PreparedSet:
     """Aligned crops and labels of one split (or all).

@@ -52,6 +52,11 @@ def split_of(key: str) -> str:
     return "train" if bucket < 8 else ("val" if bucket == 8 else "test")
 
 
+def celeba_identities(id_file: Path) -> dict[str, str]:
+    """CelebA's `identity_CelebA.txt`: image file name -> person id."""
+    return dict(line.split() for line in Path(id_file).read_text().splitlines() if line.strip())
+
+
 def celeba_records(root: Path) -> list[Record]:
     """CelebA's aligned and wild crops with their 40 attributes, split by person."""
     base = Path(root) / "celeba"
@@ -68,7 +73,7 @@ def celeba_records(root: Path) -> list[Record]:
         parts = line.split()
         if len(parts) == 41:
             attrs[parts[0]] = tuple(int(v) for v in parts[1:])
-    identity = dict(line.split() for line in id_file.read_text().splitlines() if line.strip())
+    identity = celeba_identities(id_file)
     records = []
     for folder in ("aligned", "wild"):
         for path in sorted((base / folder).glob("*.jpg")):

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from facedit.data.dataset import PreparedSet
+from facedit.data.dataset import PreparedSet, has_landmarks
 from facedit.data.sources import CELEBA_ATTRIBUTES
 from facedit.models.classifier import AttributeClassifier, ClassifierConfig
 from facedit.train.common import Run, epoch_batches, reached, to_tensor
@@ -53,7 +53,7 @@ def train_classifier(cache: Path, run_dir: Path, minutes: float = 40.0, batch: i
     train = PreparedSet.load(cache, "train", in_memory=True)
     val = PreparedSet.load(cache, "val", in_memory=True)
     y, known, age = targets(train)
-    landmarked = np.abs(train.mesh).reshape(len(train), -1).max(axis=1) > 0
+    landmarked = has_landmarks(train.mesh)
     model = AttributeClassifier(config)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     state = run.load_state()

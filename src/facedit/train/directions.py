@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from facedit.attributes import ATTRIBUTES
-from facedit.data.dataset import PreparedSet
+from facedit.data.dataset import PreparedSet, has_landmarks
 from facedit.data.sources import CELEBA_ATTRIBUTES
 from facedit.directions import (DirectionSet, correlated, linear_boundary, mean_difference,
                                 orthogonalize, pca_directions)
@@ -46,9 +46,7 @@ def learn_shapes(mesh: np.ndarray, attrs: np.ndarray, size: int) -> dict[str, np
     with the mouth closed (an open mouth is the model's to draw: warping closed lips apart only
     stretches them), in fractions of the crop side. mesh: (N, 478, 2) crop pixels; attrs (N, 40)."""
     mesh = np.asarray(mesh, np.float32)
-    # Faces without landmarks (the kit's imported crops carry none: all zeros) say nothing.
-    landmarked = np.abs(mesh).reshape(len(mesh), -1).max(axis=1) > 0
-    closed = (attrs[:, CELEBA_ATTRIBUTES.index("Mouth_Slightly_Open")] < 0) & landmarked
+    closed = (attrs[:, CELEBA_ATTRIBUTES.index("Mouth_Slightly_Open")] < 0) & has_landmarks(mesh)
     shapes = {}
     for label in SHAPED:
         has = attrs[:, CELEBA_ATTRIBUTES.index(label)]
