@@ -66,9 +66,10 @@ def swap_eye_bands(images: np.ndarray, mesh: np.ndarray, recipients: np.ndarray,
     donor's, under the union of both faces' bands (so both pairs of eyeglasses are covered)."""
     out = np.array(images, copy=True)
     size = images.shape[1]
+    # A donor often serves several recipients: each row's band is drawn once.
+    band = {i: band_weight(mesh[i], size, margin) for i in {*recipients, *donors}}
     for r, d in zip(recipients, donors):
-        w = np.maximum(band_weight(mesh[r], size, margin), band_weight(mesh[d], size, margin))
-        w = w[..., None]
+        w = np.maximum(band[r], band[d])[..., None]
         out[r] = np.rint(images[r] * (1 - w) + images[d] * w).astype(np.uint8)
     return out
 
