@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from facedit.data.sources import CELEBA_ATTRIBUTES, SPLITS
+from facedit.models import WEIGHTS
 from facedit.models.classifier import ClassifierConfig
 from facedit.models.store import load_model
 from facedit.models.vae import FaceVAE, VAEConfig
@@ -220,6 +221,28 @@ def test_export_counts_every_run_of_a_chain_of_warm_starts(tiny_set, tmp_path):
     assert training["warm_start"]["steps"] == 2
     assert training["warm_start"]["warm_start"]["steps"] == 3  # the run before that one, too
     assert training["total_seconds"] == pytest.approx(sum(seconds), abs=0.3)
+
+
+def test_classifier_warm_starts_from_a_model_folder_and_counts_its_training(tiny_set, tmp_path):
+    from facedit.train.classifier import initial_weights, train_classifier
+    from facedit.train.export import _warm_start, export_classifier
+
+    first = train_classifier(tiny_set, tmp_path / "first", minutes=10, batch=16, max_steps=3,
+                             log_every=1, config=TINY_CLF)
+    export_classifier(first, tiny_set, tmp_path / "first", tmp_path / "first_model")
+    start = initial_weights(str(tmp_path / "first_model"))
+    for name, value in first.state_dict().items():  # the folder's weights (fp16 storage)
+        assert torch.allclose(start[name].float(), value.float(), atol=1e-2), name
+    tuned = train_classifier(tiny_set, tmp_path / "tuned", minutes=10, batch=16, max_steps=2,
+                             log_every=1, config=TINY_CLF, init=str(tmp_path / "first_model"))
+    card = export_classifier(tuned, tiny_set, tmp_path / "tuned", tmp_path / "tuned_model")
+    assert card["training"]["warm_start"]["steps"] == 3
+    assert card["training"]["warm_start"]["from"] == str(tmp_path / "first_model")
+    shipped = json.loads((WEIGHTS / "classifier" / "model_card.json").read_text())["training"]
+    builtin = _warm_start("builtin", "classifier")
+    assert builtin["from"] == "the classifier shipped before this one"
+    assert builtin["steps"] == shipped["steps"]
+    assert _warm_start("builtin")["from"] == "the VAE shipped before this one"
 
 
 def test_classifier_training_learns_the_attribute(tiny_set, tmp_path):

@@ -157,8 +157,9 @@ def _train_options(fn):
 @click.option("--input-size", type=int, default=64, show_default=True)
 @click.option("--view", type=float, nargs=4, default=(0.125, 0.15, 0.875, 0.9), show_default=True,
               help="The part of the crop it looks at: x0 y0 x1 y1 as fractions.")
-@click.option("--init", type=click.Path(path_type=Path), default=None,
-              help="Warm-start from another run's state.pt.")
+@click.option("--init", default=None,
+              help="Warm-start from another run's state.pt, a classifier folder, or 'builtin' "
+                   "(the shipped classifier).")
 @click.option("--lr", type=float, default=2e-3, show_default=True)
 @click.option("--swap-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of CelebA faces given another face's eye band with the other "

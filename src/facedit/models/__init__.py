@@ -7,9 +7,15 @@ from pathlib import Path
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 
 
+def model_folder(kind: str, path: str | None = None) -> Path:
+    """A model folder of `kind` ("vae" or "classifier"): the shipped one for None, "" or
+    "builtin", else `path`."""
+    return WEIGHTS / kind if path in (None, "", "builtin") else Path(path)
+
+
 def vae_folder(path: str | None = None) -> Path:
     """A VAE model folder: the shipped one for None, "" or "builtin", else `path`."""
-    return WEIGHTS / "vae" if path in (None, "", "builtin") else Path(path)
+    return model_folder("vae", path)
 
 
 @functools.lru_cache(maxsize=None)

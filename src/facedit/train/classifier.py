@@ -40,9 +40,11 @@ def train_classifier(cache: Path, run_dir: Path, minutes: float = 40.0, batch: i
                      lr: float = 2e-3, threads: int = 1, seed: int = 0,
                      max_steps: int | None = None, log_every: int = 20,
                      config: ClassifierConfig = ClassifierConfig(),
-                     init: Path | None = None, swap_rate: float = 0.0) -> AttributeClassifier:
+                     init: str | Path | None = None,
+                     swap_rate: float = 0.0) -> AttributeClassifier:
     """Train the classifier within a time budget, resumably; `init` warm-starts a new run from
-    another run's `state.pt` (the convolutions do not depend on the input size or view);
+    another run's `state.pt`, a classifier folder or "builtin" (the shipped classifier; the
+    convolutions do not depend on the input size or view);
     `swap_rate` is the share of CelebA faces that get an eye-band swap when a donor is in the
     batch."""
     torch.set_num_threads(threads)
@@ -59,7 +61,7 @@ def train_classifier(cache: Path, run_dir: Path, minutes: float = 40.0, batch: i
     state = run.load_state()
     epoch, step = 0, 0
     if state is None and init is not None:
-        model.load_state_dict(torch.load(init, map_location="cpu", weights_only=True)["model"])
+        model.load_state_dict(initial_weights(init))
     if state:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optim"])
@@ -108,6 +110,18 @@ def train_classifier(cache: Path, run_dir: Path, minutes: float = 40.0, batch: i
                 val_age_mae=metrics["age_mae"], elapsed=run.elapsed())
         run.checkpoint(model, opt, epoch, step, force=True)
     return model.eval()
+
+
+def initial_weights(init: str | Path) -> dict[str, torch.Tensor]:
+    """The weights a run warm-starts from: a run's `state.pt`, or a classifier folder
+    ("builtin": the shipped one)."""
+    from facedit.models import model_folder
+    from facedit.models.store import load_model
+
+    if Path(init).is_file():
+        return torch.load(init, map_location="cpu", weights_only=True)["model"]
+    return load_model(model_folder("classifier", str(init)), AttributeClassifier,
+                      ClassifierConfig).state_dict()
 
 
 @torch.no_grad()

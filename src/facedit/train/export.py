@@ -25,7 +25,7 @@ def _run_facts(cache: Path, run_dir: Path) -> dict:
         if log_file.is_file() else []
     warm = {}
     if options.get("init"):  # a warm-started run: count the run it started from too
-        start = _warm_start(options["init"])
+        start = _warm_start(options["init"], options.get("kind", "vae"))
         warm = {"warm_start": start}
         if "seconds" in start:
             warm["total_seconds"] = round(float(state["elapsed"]) +
@@ -36,14 +36,14 @@ def _run_facts(cache: Path, run_dir: Path) -> dict:
         "last_log": log[-1] if log else None}}
 
 
-def _warm_start(init: str) -> dict:
+def _warm_start(init: str, kind: str = "vae") -> dict:
     """What a warm-started run started from: another run's state.pt (its steps and seconds, and
     the run that one started from, if any: `total_seconds` counts the whole chain), or a model
-    folder ('builtin': the shipped VAE) whose card gives its training's steps and total seconds
-    (earlier warm starts included, as `total_steps` and `seconds`)."""
-    from facedit.models import vae_folder
+    folder of `kind` ('builtin': the shipped one) whose card gives its training's steps and total
+    seconds (earlier warm starts included, as `total_steps` and `seconds`)."""
+    from facedit.models import model_folder
 
-    path = vae_folder(init)
+    path = model_folder(kind, init)
     if path.is_file():
         state = torch.load(path, map_location="cpu", weights_only=True)
         out = {"from": init, "steps": int(state["step"]),
@@ -51,7 +51,7 @@ def _warm_start(init: str) -> dict:
         options = path.parent / "options.json"
         earlier = json.loads(options.read_text()).get("init") if options.is_file() else None
         if earlier:
-            before = _warm_start(earlier)
+            before = _warm_start(earlier, kind)
             out["warm_start"] = before
             if "seconds" in before:
                 out["total_seconds"] = round(out["seconds"] + before.get("total_seconds",
@@ -60,7 +60,8 @@ def _warm_start(init: str) -> dict:
     card = path / "model_card.json"
     if card.is_file():
         training = json.loads(card.read_text()).get("training", {})
-        out = {"from": init if init != "builtin" else "the VAE shipped before this one",
+        shipped = f"the {'VAE' if kind == 'vae' else kind} shipped before this one"
+        out = {"from": init if init != "builtin" else shipped,
                "steps": training.get("steps")}
         earlier = training.get("warm_start") or {}
         earlier_steps = earlier.get("total_steps", earlier.get("steps"))
