@@ -22,6 +22,7 @@ from pathlib import Path
 
 from facedit.eval.harness import EvalConfig, run_evaluation
 from facedit.eval.report import markdown_table
+from facedit.eval.tasks import ADD_TARGET, REMOVE_TARGET
 
 EDITS = "smile,eyeglasses,mirror"
 METHODS = "facedit,noblend,baseline"
@@ -40,6 +41,10 @@ def parse_args(argv):
     p.add_argument("--curve-photos", type=int, default=16)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--add-target", type=float, default=ADD_TARGET,
+                   help="the judge's probability an addition aims for [default: %(default)s]")
+    p.add_argument("--remove-target", type=float, default=REMOVE_TARGET,
+                   help="the judge's probability a removal aims for [default: %(default)s]")
     p.add_argument("--probe-data", type=Path,
                    default=PROBE_DATA if PROBE_DATA.is_dir() else None,
                    help="prepared set for the independent probe judge [default: "
@@ -57,7 +62,8 @@ def main(argv: list[str] | None = None) -> dict:
     config = EvalConfig(edits=args.edits, methods=tuple(args.methods.split(",")),
                         model=args.model, n=args.n, seed=args.seed,
                         curve_photos=args.curve_photos,
-                        probe_data=str(args.probe_data) if args.probe_data else None)
+                        probe_data=str(args.probe_data) if args.probe_data else None,
+                        add_target=args.add_target, remove_target=args.remove_target)
     report, written = run_evaluation(args.data, args.out, config, grids_dir=args.grids)
     print(markdown_table(report))
     print(f"wrote {written['json']}, {written['html']}; grids in {args.grids}")

@@ -29,6 +29,15 @@ def test_parse_edits_sides_and_mirror():
         parse_edits(" , ")
 
 
+def test_parse_edits_targets():
+    add, remove = parse_edits("eyeglasses", add_target=0.99, remove_target=0.02)
+    assert (add.target, remove.target) == (0.99, 0.02) and add.adds and not remove.adds
+    for bad in ({"add_target": 0.5}, {"add_target": 1.0}, {"remove_target": 0.5},
+                {"remove_target": 0.0}, {"add_target": float("nan")}):
+        with pytest.raises(ConfigError, match="target"):
+            parse_edits("smile", **bad)
+
+
 def test_read_labels(tmp_path):
     f = tmp_path / "labels.csv"
     f.write_text("name,smile,Eyeglasses\na.jpg,1,-1\nb.jpg,0,true\n")

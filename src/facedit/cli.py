@@ -942,8 +942,14 @@ def pipeline_zip_cmd(out, archive, size, force) -> None:
               help="A prepared set (`facedit data prepare`, e.g. cache/prepared-128) to train an "
                    "independent probe judge on, which the editor never sees [default: none, "
                    "no probe].")
+@click.option("--add-target", default=0.95, show_default=True,
+              type=click.FloatRange(0.5, 1.0, min_open=True, max_open=True),
+              help="The judge's probability an addition's calibrated edit aims for.")
+@click.option("--remove-target", default=0.05, show_default=True,
+              type=click.FloatRange(0.0, 0.5, min_open=True, max_open=True),
+              help="The judge's probability a removal's calibrated edit aims for.")
 def eval_cmd(data, labels, edits, methods, model, out, grids, n, split, curve_photos, identity,
-             threads, seed, probe_data) -> None:
+             threads, seed, probe_data, add_target, remove_target) -> None:
     """Evaluate edits on a folder of photos: success, preservation, identity, locality,
     realism and speed of each method, side by side; writes OUT/report.json and report.html."""
     from facedit.eval.harness import EvalConfig, run_evaluation
@@ -955,7 +961,8 @@ def eval_cmd(data, labels, edits, methods, model, out, grids, n, split, curve_ph
     config = EvalConfig(edits=edits, methods=tuple(m.strip() for m in methods.split(",")
                                                    if m.strip()),
                         model=model, n=n, split=split, seed=seed, curve_photos=curve_photos,
-                        identity=identity, probe_data=str(probe_data) if probe_data else None)
+                        identity=identity, probe_data=str(probe_data) if probe_data else None,
+                        add_target=add_target, remove_target=remove_target)
     report, written = run_evaluation(data, out, config, labels=labels, grids_dir=grids)
     click.echo(markdown_table(report))
     skipped = report["photos"]["skipped"]

@@ -46,8 +46,8 @@ from facedit.eval.metrics import (FeatureSpace, asymmetry, attribute_dependency,
                                   matching_weights, psnr, realism_ratio, region_features,
                                   seam_score, ssim_masked, success_rate)
 from facedit.eval.probe import Probe, train_probe
-from facedit.eval.tasks import (Photo, Task, celeba_photos, folder_photos, is_shared_data,
-                                parse_edits, select)
+from facedit.eval.tasks import (ADD_TARGET, REMOVE_TARGET, Photo, Task, celeba_photos,
+                                folder_photos, is_shared_data, parse_edits, select)
 from facedit.masks import default_paste_mask, region_mask
 
 THUMB = 128  # side of the thumbnails kept for the best / worst grids
@@ -77,6 +77,8 @@ class EvalConfig:
     identity: bool = True
     grid_rows: int = 6  # best and worst photos per task in the grids
     probe_data: str | None = None  # a prepared-set folder to train the independent probes on
+    add_target: float = ADD_TARGET  # the judge's probability an addition aims for
+    remove_target: float = REMOVE_TARGET  # ... and a removal
 
 
 @dataclass
@@ -492,7 +494,7 @@ def evaluate(data: Path, config: EvalConfig = EvalConfig(), labels: Path | None 
         editor: a ready `facedit.edit.Editor` (default: `Editor.load(config.model)`).
     """
     # 1. check inputs
-    tasks = parse_edits(config.edits)
+    tasks = parse_edits(config.edits, config.add_target, config.remove_target)
     methods = get_methods(config.methods)
     data = Path(data)
     if not data.exists():
@@ -687,7 +689,8 @@ def run_evaluation(data: Path, out_dir: Path, config: EvalConfig = EvalConfig(),
     from facedit.eval.report import make_grids, write_report
 
     report, measurements = evaluate(data, config, labels, editor, show_progress)
-    tasks, attributes = parse_edits(config.edits), report["attributes"]
+    tasks = parse_edits(config.edits, config.add_target, config.remove_target)
+    attributes = report["attributes"]
     grids = make_grids(tasks, measurements, list(config.methods), attributes, config.grid_rows)
     rows = photo_rows(measurements, attributes, tasks)
     written = write_report(report, out_dir, grids, rows, grids_dir)

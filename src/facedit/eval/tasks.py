@@ -46,8 +46,16 @@ class Task:
         return True if self.is_mirror else present != self.adds
 
 
-def parse_edits(spec: str) -> list[Task]:
-    """`"smile+,eyeglasses,mirror"` -> tasks, in order. Raises ConfigError on unknown names."""
+def parse_edits(spec: str, add_target: float = ADD_TARGET,
+                remove_target: float = REMOVE_TARGET) -> list[Task]:
+    """`"smile+,eyeglasses,mirror"` -> tasks, in order: additions aim for the judge's
+    probability `add_target` (in (0.5, 1)), removals for `remove_target` (in (0, 0.5)).
+    Raises ConfigError on unknown names or targets out of range."""
+    if not 0.5 < add_target < 1.0:
+        raise ConfigError(f"add target: expected a probability in (0.5, 1), got {add_target}")
+    if not 0.0 < remove_target < 0.5:
+        raise ConfigError(f"remove target: expected a probability in (0, 0.5), "
+                          f"got {remove_target}")
     tasks: list[Task] = []
     for raw in (s.strip() for s in spec.split(",")):
         if not raw:
@@ -61,7 +69,7 @@ def parse_edits(spec: str) -> list[Task]:
             raise ConfigError(f"--edits: {raw!r} has no yes/no label to judge success by; use a "
                               f"CelebA attribute or mirror")
         for side in sides:
-            target = ADD_TARGET if side == "add" else REMOVE_TARGET
+            target = add_target if side == "add" else remove_target
             tasks.append(Task(f"{attr.name}_{side}", attr.name, attr.label, target))
     if not tasks:
         raise ConfigError(f"--edits: expected attribute names or mirror, got {spec!r}")
