@@ -34,3 +34,6 @@ def test_limit_residual_moves_towards_the_target_and_never_past_it():
     out = limit_residual(residual, crop, target)
     # past the target: cut at it; away from it: nothing; towards it and short: kept
     np.testing.assert_array_equal(out, [[60.0, 0.0, 0.0], [10.0, 0.0, 20.0]])
+    # lightening only: the same cuts on what lightens, a darkening passes (-10 away from 120)
+    light = limit_residual(residual, crop, target, lightening_only=True)
+    np.testing.assert_array_equal(light, [[60.0, 0.0, 0.0], [10.0, -10.0, 20.0]])

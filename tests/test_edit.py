@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from skimage import data
 
 from facedit.align import warp_mask_to_photo
+from facedit.blend import upsample_residual
 from facedit.cli import main
 from facedit.data.sources import CELEBA_ATTRIBUTES
 from facedit.directions import DirectionSet
@@ -227,6 +228,25 @@ def test_smile_removal_closes_the_lips_over_the_teeth(editor, face, astronaut):
     crops = [editor.edit(astronaut, {"smiling": s}, raw=True, faces=[face]).crops[0] for s in steps]
     left = [_teeth(c, face) for c in crops]
     assert teeth > left[0] > left[1] >= left[2] and left[2] <= 0.15 * teeth, (teeth, left)
+
+
+def test_smile_removal_never_lightens_a_pixel_past_the_models_face(editor, face):
+    """After the mouth's closing the residual's lightening is limited like a paint-out's: a
+    pixel lightens from the closed-mouth crop towards the model's unsmiling face (shifted by
+    the photo's mean offset from its decoding) and never past it, so no cheek comes out
+    glowing; darkening passes."""
+    steps = {"smiling": -3.0}
+    crop = editor._base_crop(face, steps).astype(np.float32)
+    size = crop.shape[0]
+    edited = editor.model.decode(editor.shift(face.latent, steps)[None])[0]
+    inside = editor._paste_mask_at(face, size) > 0.5
+    offset = (crop[inside] - upsample_residual(face.base, size)[inside]).mean(axis=0)
+    ceiling = np.maximum(crop, upsample_residual(edited, size) + offset) + 1.0  # 1: rounding
+    raw = crop + upsample_residual(edited - face.base, size)
+    assert (raw > ceiling).any(), "the unlimited residual lightens past it somewhere"
+    out = editor.render(face, steps).astype(np.float32)
+    assert (out <= ceiling).all()
+    assert (out < crop - 2).any(), "the residual still darkens"
 
 
 def _colour(image: np.ndarray) -> np.ndarray:

@@ -48,13 +48,19 @@ def scale_chroma(residual: np.ndarray, amount: float) -> np.ndarray:
     return (light + np.float32(amount) * (residual - light)).astype(np.float32)
 
 
-def limit_residual(residual: np.ndarray, crop: np.ndarray, target: np.ndarray) -> np.ndarray:
+def limit_residual(residual: np.ndarray, crop: np.ndarray, target: np.ndarray,
+                   lightening_only: bool = False) -> np.ndarray:
     """`residual` clipped, channel by channel, so that `crop` + it lies between `crop` and
-    `target`: a change that moves each pixel towards the target and never past it.
+    `target`: a change that moves each pixel towards the target and never past it. With
+    `lightening_only` only what lightens a pixel is limited so (it may only lighten towards
+    a lighter target); what darkens passes as it is.
 
     All (..., 3) float arrays in 0-255 units. Returns float32.
     """
     room = np.asarray(target, np.float32) - crop
+    if lightening_only:
+        return np.where(residual > 0, np.minimum(residual, np.maximum(room, 0)),
+                        residual).astype(np.float32)
     return np.clip(residual, np.minimum(room, 0), np.maximum(room, 0)).astype(np.float32)
 
 

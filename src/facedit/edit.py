@@ -394,18 +394,23 @@ class Editor:
         After a paint-out (eyeglasses removal, `_base_crop`) the crop already lacks part of
         what the residual adds, so the residual is limited to never carry a pixel past the
         model's edited face (shifted by the photo's mean difference from its decoding): clear
-        lenses, which the model decodes as dark ones, would otherwise come out glowing."""
+        lenses, which the model decodes as dark ones, would otherwise come out glowing. After
+        the mouth's closing (smile removal) only its lightening is limited so: the model's
+        unsmiling face lightens the teeth's and the smile's shadows, which the closed crop
+        lacks already, and lit cheeks would glow; its darkening (the closed lips' line) stays."""
         size = crop.shape[0]
         residual = upsample_residual(scale_chroma(edited - base, self.chroma_of(names)), size)
         smile_removal = self._removal(steps, "smiling")
         if smile_removal:  # the closed real lips stay as they are (`_close_mouth`)
             keep = self._fade_in(smile_removal, "smiling") * self._lips_at(face, size)
             residual = residual * (1 - keep)[..., None]
-        if not self._removal(steps, GLASSES):
+        glasses_removal = self._removal(steps, GLASSES)
+        if not (smile_removal or glasses_removal):
             return residual
         mask = self._paste_mask_at(face, size) > 0.5
         offset = (crop[mask] - upsample_residual(base, size)[mask]).mean(axis=0)
-        return limit_residual(residual, crop, upsample_residual(edited, size) + offset)
+        return limit_residual(residual, crop, upsample_residual(edited, size) + offset,
+                              lightening_only=not glasses_removal)
 
     def _lips_at(self, face: EncodedFace, size: int) -> np.ndarray:
         """The lips' feathered region (the open mouth's outer edge) at blend or model size."""
