@@ -38,12 +38,21 @@ def speed(vae, judge) -> dict:
             "goals_ms": {"encode_decode": 15, "classify": 10}}
 
 
-def linear_structure(vae, judge, cache: Path, n: int = 400) -> dict:
+def linear_structure(vae, judge, cache: Path, n: int = 400, probes: bool = True) -> dict:
     """Share of held-out faces without the attribute whose decoded face the judge calls positive
-    after adding the attribute's mean-difference vector (learned on the train split)."""
+    after adding the attribute's mean-difference vector (learned on the train split).
+
+    With `probes`, an independent reader too: the evaluation's linear probe on the attribute's
+    region (`facedit.eval.probe`: HOG, colour layout and statistics, trained on the prepared set's
+    real train crops), which neither the decoder's training nor the directions ever saw - the
+    judge is also what the decoder's arithmetic term trains against. Its flips are counted the
+    same way, among the faces it calls negative on their decoding."""
+    from facedit.attributes import resolve
     from facedit.data.dataset import PreparedSet
     from facedit.data.sources import CELEBA_ATTRIBUTES, CELEBA_CROPS
     from facedit.directions import mean_difference
+    from facedit.eval.probe import train_probe
+    from facedit.faces import Face
     from facedit.train.arithmetic import ARITHMETIC_ATTRIBUTES
 
     train = PreparedSet.load(cache, "train").from_sources(CELEBA_CROPS)
@@ -57,14 +66,35 @@ def linear_structure(vae, judge, cache: Path, n: int = 400) -> dict:
         d = mean_difference(z_train, train.attrs[pick, j] > 0, normalize=False)
         neg = np.flatnonzero(test.attrs[:, j] < 0)[:n]
         z = vae.encode(np.asarray(test.images[neg]))
-        rows = {}
+        decoded = {0.0: vae.decode(z)}
         for k in (1.0, 2.0):
-            before = judge.value(vae.decode(z), label) > 0.5
-            after = judge.value(vae.decode(z + k * d[None].astype(np.float32)), label) > 0.5
-            rows[f"x{k:g}"] = {"flipped": float((after & ~before).sum() / max(1, (~before).sum())),
-                               "positive_after": float(after.mean())}
-        out[label] = {"faces": int(len(neg)), **rows}
+            decoded[k] = vae.decode(z + k * d[None].astype(np.float32))
+        out[label] = {"faces": int(len(neg)), **_flips(judge.value(decoded[0.0], label),
+                                                       {k: judge.value(decoded[k], label)
+                                                        for k in (1.0, 2.0)})}
+        if probes:
+            region = resolve(label).regions[0]
+            probe = train_probe(cache, label, region)
+            faces = [Face.from_points(m) for m in test.mesh[neg]]
+            read = {k: probe(np.clip(np.rint(v), 0, 255).astype(np.uint8), faces)
+                    for k, v in decoded.items()}
+            out[label]["probe"] = {"region": region,
+                                   "val_balanced_accuracy": round(probe.val_balanced_accuracy, 4),
+                                   **_flips(read[0.0], {k: read[k] for k in (1.0, 2.0)})}
     return out
+
+
+def _flips(before: np.ndarray, after: dict[float, np.ndarray]) -> dict:
+    """{"x1": {"flipped", "positive_after"}, ...}: the share of faces read negative before (P <
+    0.5) that read positive after each step, and the share positive after. NaN readings (an
+    empty region) count as negative."""
+    neg = ~(np.asarray(before) > 0.5)
+    rows = {}
+    for k, p in after.items():
+        pos = np.asarray(p) > 0.5
+        rows[f"x{k:g}"] = {"flipped": float((pos & neg).sum() / max(1, neg.sum())),
+                           "positive_after": float(pos.mean())}
+    return rows
 
 
 def main() -> None:
