@@ -147,6 +147,11 @@ def test_bad_options_are_one_line_errors(tmp_path, folder, editor):
                                        str(tmp_path / "cli")])
     assert result.exit_code == 2
     assert "unknown attribute 'frobnicate'" in result.output
+    with pytest.raises(ConfigError, match="remove target"):
+        run_evaluation(folder, tmp_path, EvalConfig(remove_target=0.6), editor=editor)
+    result = CliRunner().invoke(main, ["eval", str(folder), "--add-target", "1.5", "-o",
+                                       str(tmp_path / "cli")])
+    assert result.exit_code == 2 and "--add-target" in result.output
 
 
 def test_realism_by_group_names_the_group_that_moved():
