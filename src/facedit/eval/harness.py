@@ -80,6 +80,10 @@ class EvalConfig:
     add_target: float = ADD_TARGET  # the judge's probability an addition aims for
     remove_target: float = REMOVE_TARGET  # ... and a removal
 
+    def tasks(self) -> list[Task]:
+        """The evaluated edits (`--edits`) with their targets. Raises ConfigError."""
+        return parse_edits(self.edits, self.add_target, self.remove_target)
+
 
 @dataclass
 class Entry:
@@ -494,7 +498,7 @@ def evaluate(data: Path, config: EvalConfig = EvalConfig(), labels: Path | None 
         editor: a ready `facedit.edit.Editor` (default: `Editor.load(config.model)`).
     """
     # 1. check inputs
-    tasks = parse_edits(config.edits, config.add_target, config.remove_target)
+    tasks = config.tasks()
     methods = get_methods(config.methods)
     data = Path(data)
     if not data.exists():
@@ -689,8 +693,7 @@ def run_evaluation(data: Path, out_dir: Path, config: EvalConfig = EvalConfig(),
     from facedit.eval.report import make_grids, write_report
 
     report, measurements = evaluate(data, config, labels, editor, show_progress)
-    tasks = parse_edits(config.edits, config.add_target, config.remove_target)
-    attributes = report["attributes"]
+    tasks, attributes = config.tasks(), report["attributes"]
     grids = make_grids(tasks, measurements, list(config.methods), attributes, config.grid_rows)
     rows = photo_rows(measurements, attributes, tasks)
     written = write_report(report, out_dir, grids, rows, grids_dir)
