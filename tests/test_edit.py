@@ -450,6 +450,21 @@ def test_morph_ends_exactly_on_both_faces(editor, face, astronaut):
         editor.morph(face, other, 1)
 
 
+def test_a_mirror_morph_keeps_one_side_of_the_background_per_half(editor, face):
+    from facedit.morph import morph_frame
+
+    mirror = editor.mirror_face(face)
+    middle = editor.morph_at(face, mirror, [0.5])[0]
+    pa, pb = face.aligned.face.mesh[:, :2], mirror.aligned.face.mesh[:, :2]
+    plain = morph_frame(face.aligned.crop, pa, mirror.aligned.crop, pb, 0.5)
+    halves = morph_frame(face.aligned.crop, pa, mirror.aligned.crop, pb, 0.5, mirror=True)
+    np.testing.assert_array_equal(middle, halves)  # the editor knows b is a's mirror
+    assert _changed(halves, plain).any()
+    # A morph into another face is a plain mix.
+    other = editor.encode_aligned([mirror.aligned])[0]
+    np.testing.assert_array_equal(editor.morph_at(face, other, [0.5])[0], plain)
+
+
 # -- the editing commands ----------------------------------------------------------------------
 
 def _invoke(*args):

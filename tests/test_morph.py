@@ -117,3 +117,47 @@ def test_source_area_of_a_uniform_stretch():
     yy, xx = np.mgrid[0:32, 0:32].astype(np.float32)
     field = np.stack([0.5 * xx - xx, np.zeros_like(yy)], -1)  # reads at x / 2: a 2x stretch
     np.testing.assert_allclose(source_area(field), 0.5, atol=1e-5)
+
+
+def test_harmonic_fill_keeps_known_cells_and_averages_the_rest():
+    from facedit.morph import _harmonic_fill
+
+    values = np.full((12, 12, 2), np.nan)
+    values[5:7, 5:7] = (3.0, -2.0)
+    filled = _harmonic_fill(values)
+    np.testing.assert_allclose(filled[5:7, 5:7], np.broadcast_to((3.0, -2.0), (2, 2, 2)))
+    assert not np.isnan(filled).any()
+    assert np.all(filled[0] == 0) and np.all(filled[:, -1] == 0)
+    neighbours = (filled[:-2, 1:-1] + filled[2:, 1:-1] + filled[1:-1, :-2] + filled[1:-1, 2:]) / 4
+    unknown = np.isnan(values[1:-1, 1:-1])
+    np.testing.assert_allclose(filled[1:-1, 1:-1][unknown], neighbours[unknown], atol=1e-9)
+
+
+def test_smooth_outside_field_moves_the_face_and_fades_to_the_border():
+    pts = _grid_points()
+    field = displacement_field(pts, pts + (6.0, -4.0), 64, smooth_outside=True)
+    np.testing.assert_allclose(field[30:34, 30:34], np.broadcast_to((-6.0, 4.0), (4, 4, 2)),
+                               atol=1e-4)
+    assert np.abs(field[0]).max() < 1e-6 and np.abs(field[:, -1]).max() < 1e-6
+    # It fades evenly: along a row from the face to the border, the move never grows.
+    row = np.abs(field[32, 48:, 0])
+    assert np.all(np.diff(row) <= 1e-4)
+
+
+def test_mirror_morph_gives_each_half_of_the_background_to_one_crop():
+    a = np.zeros((64, 64, 3), np.uint8)
+    a[:, :32] = 40  # what lies left of the face in a (hair, an ear), and right of it in b
+    a[:, 32:] = 200
+    b = np.ascontiguousarray(a[:, ::-1])
+    pts = _grid_points()  # a frontal face in the middle: the same landmarks in both crops
+    plain = morph_frame(a, pts, b, pts, 0.5)
+    halves = morph_frame(a, pts, b, pts, 0.5, mirror=True)
+    edge = (slice(20, 44), slice(0, 4))
+    other_edge = (slice(20, 44), slice(60, 64))
+    assert abs(float(plain[edge].mean()) - 120) < 1, "a plain mix doubles the two backgrounds"
+    assert {round(float(halves[edge].mean())), round(float(halves[other_edge].mean()))} == {200}
+    # b's half changes early and a's late; the ends stay exact.
+    early = morph_frame(a, pts, b, pts, 0.25, mirror=True)
+    assert float(early[edge].mean()) > 100 and float(early[other_edge].mean()) > 199
+    assert np.array_equal(morph_frame(a, pts, b, pts, 0.0, mirror=True), a)
+    assert np.array_equal(morph_frame(a, pts, b, pts, 1.0, mirror=True), b)

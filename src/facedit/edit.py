@@ -600,7 +600,8 @@ class Editor:
         """`frames` blend-size crops from face `a` to face `b`, both ends exact. uint8 each.
 
         method "warp": the in-between shape from the dense landmarks and the mixed appearance
-        (sharp, no ghosting; see `facedit.morph`). "latent": the model's interpolated codes carried
+        (sharp, no ghosting; see `facedit.morph`); when `b` is `mirror_face(a)`, outside the
+        face each keeps one half of the frame (`morph_frame`'s `mirror`). "latent": the model's interpolated codes carried
         onto both real crops as residuals (the second source's latent interpolation)."""
         if frames < 2:
             raise ConfigError(f"frames: expected at least 2, got {frames}")
@@ -615,7 +616,9 @@ class Editor:
         ts = np.asarray(ts, np.float64)
         if method == "warp":
             pa, pb = a.aligned.face.mesh[:, :2], b.aligned.face.mesh[:, :2]
-            return [morph_frame(a.aligned.crop, pa, b.aligned.crop, pb, float(t)) for t in ts]
+            mirror = a._cache.get("mirror") is b  # b came from `mirror_face(a)`
+            return [morph_frame(a.aligned.crop, pa, b.aligned.crop, pb, float(t), mirror=mirror)
+                    for t in ts]
         latents = np.stack([(1 - t) * a.latent + t * b.latent for t in ts]).astype(np.float32)
         decoded = self.model.decode(latents)
         out = []

@@ -13,6 +13,8 @@ import functools
 
 import cv2
 import numpy as np
+import scipy.sparse
+import scipy.sparse.linalg
 from scipy.interpolate import LinearNDInterpolator
 from threadpoolctl import ThreadpoolController
 
@@ -35,22 +37,67 @@ def _anchors(size: int, per_side: int = 8) -> np.ndarray:
                                      np.stack([zero, s], 1), np.stack([last, s], 1)]), axis=0)
 
 
-def displacement_field(points: np.ndarray, target: np.ndarray, size: int) -> np.ndarray:
+def displacement_field(points: np.ndarray, target: np.ndarray, size: int,
+                       smooth_outside: bool = False) -> np.ndarray:
     """The backward field of the warp that moves `points` (N, 2) to `target` (N, 2) in an
     (size, size) image: for each output pixel, the offset (dx, dy) to read the input at.
-    Linear over the triangulation of the target shape, zero on the crop border. (S, S, 2)."""
-    anchors = _anchors(size)
-    src = np.concatenate([points, anchors]).astype(np.float64)
-    dst = np.concatenate([target, anchors]).astype(np.float64)
+    Linear over the triangulation of the target shape, zero on the crop border. (S, S, 2).
+
+    Outside the landmarks' hull the field is, by default, linear over triangles that join the
+    hull to fixed points on the border: fine for small moves inside a region mask. A large move
+    of the whole face (a turned face morphed into its mirror) stretches those long, thin
+    triangles into streaks radiating through the hair and background; `smooth_outside` gives
+    the smoothest continuation there instead (`_harmonic_fill`): the field fades out evenly
+    between the face and the border."""
     grid = max(16, size // 4)  # evaluate coarsely, then upsample: smooth and fast
     ys, xs = np.mgrid[0:grid, 0:grid] * ((size - 1) / (grid - 1))
+    if smooth_outside:
+        src, dst, fill = points.astype(np.float64), target.astype(np.float64), np.nan
+    else:
+        anchors = _anchors(size)
+        src = np.concatenate([points, anchors]).astype(np.float64)
+        dst = np.concatenate([target, anchors]).astype(np.float64)
+        fill = 0.0
     # The triangulation makes thousands of tiny LAPACK calls; a multi-threaded BLAS turns each
     # into a thread hand-off, 8 ms -> 8 s on a busy 2-core machine. One thread is the fast path.
     with _threadpools().limit(limits=1, user_api="blas"):
-        field = LinearNDInterpolator(dst, src - dst, fill_value=0.0)
-        disp = field(np.stack([xs.ravel(), ys.ravel()], 1))
-    disp = disp.reshape(grid, grid, 2).astype(np.float32)
-    return cv2.resize(disp, (size, size), interpolation=cv2.INTER_LINEAR)
+        field = LinearNDInterpolator(dst, src - dst, fill_value=fill)
+        disp = field(np.stack([xs.ravel(), ys.ravel()], 1)).reshape(grid, grid, 2)
+    if smooth_outside:
+        disp = _harmonic_fill(disp)
+    return cv2.resize(disp.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
+
+
+def _harmonic_fill(values: np.ndarray) -> np.ndarray:
+    """`values` (G, G, C) with its NaN cells replaced by the harmonic function (each cell the
+    mean of its four neighbours) that matches the known cells and is zero on the grid's border:
+    the smoothest continuation, with no creases along triangle edges."""
+    g = values.shape[0]
+    known = ~np.isnan(values[..., 0])
+    known[0, :] = known[-1, :] = known[:, 0] = known[:, -1] = True
+    values = np.where(np.isnan(values), 0.0, values)
+    values[0, :] = values[-1, :] = values[:, 0] = values[:, -1] = 0.0
+    unknown = np.flatnonzero(~known)
+    if unknown.size == 0:
+        return values
+    index = np.full(g * g, -1)
+    index[unknown] = np.arange(unknown.size)
+    rows, cols, rhs = [], [], np.zeros((unknown.size, values.shape[2]))
+    flat = values.reshape(g * g, -1)
+    for step in (1, -1, g, -g):  # the four neighbours (no unknown cell touches the border)
+        nb = unknown + step
+        inner = index[nb] >= 0
+        rows.append(np.arange(unknown.size)[inner])
+        cols.append(index[nb[inner]])
+        rhs[~inner] += flat[nb[~inner]]
+    n = unknown.size
+    laplacian = scipy.sparse.csr_matrix(
+        (np.concatenate([np.full(n, 4.0)] + [-np.ones(r.size) for r in rows]),
+         (np.concatenate([np.arange(n)] + rows), np.concatenate([np.arange(n)] + cols))),
+        shape=(n, n))
+    out = flat.copy()
+    out[unknown] = scipy.sparse.linalg.spsolve(laplacian.tocsc(), rhs).reshape(n, -1)
+    return out.reshape(values.shape)
 
 
 @functools.lru_cache(maxsize=1)
@@ -150,14 +197,20 @@ def source_area(field: np.ndarray) -> np.ndarray:
 
 
 def morph_frame(crop_a: np.ndarray, points_a: np.ndarray, crop_b: np.ndarray,
-                points_b: np.ndarray, t: float, detail_power: float = DETAIL_POWER) -> np.ndarray:
+                points_b: np.ndarray, t: float, detail_power: float = DETAIL_POWER,
+                mirror: bool = False) -> np.ndarray:
     """The frame at `t` in [0, 1] between two (S, S, 3) uint8 crops with corresponding landmark
     sets (N, 2) in crop pixels. Returns (S, S, 3) uint8; t = 0 gives `crop_a`, t = 1 `crop_b`.
 
     Both crops are warped to the in-between shape and mixed (1 - t) : t, each pixel's share
     weighted by `source_area` ** `detail_power` (smoothed): where one crop saw a region
     foreshortened (the far side of a turned face) the other crop's view of it wins, instead of
-    the two ghosting over each other. Frontal pairs (equal areas) mix plainly."""
+    the two ghosting over each other. Frontal pairs (equal areas) mix plainly.
+
+    mirror: `crop_b` is `crop_a` flipped left-right. Outside the face (hair, ears, background)
+    the two crops show different things, which a plain mix doubles (two pairs of ears, hair
+    like horns); there each crop keeps one half of the frame (`_half_share`): at t = 0.5 one
+    side of the head and its mirror image."""
     if crop_a.shape != crop_b.shape or points_a.shape != points_b.shape:
         raise ShapeError(f"morph: crops {crop_a.shape} / {crop_b.shape} and points "
                          f"{points_a.shape} / {points_b.shape} must match")
@@ -167,13 +220,57 @@ def morph_frame(crop_a: np.ndarray, points_a: np.ndarray, crop_b: np.ndarray,
         return crop_b.copy()
     size = crop_a.shape[0]
     target = (1 - t) * points_a + t * points_b
-    field_a = displacement_field(points_a, target, size)
-    field_b = displacement_field(points_b, target, size)
+    field_a = displacement_field(points_a, target, size, smooth_outside=True)
+    field_b = displacement_field(points_b, target, size, smooth_outside=True)
     a = warp_by_field(crop_a, field_a).astype(np.float32)
     b = warp_by_field(crop_b, field_b).astype(np.float32)
     share = np.float32(t)
     if detail_power:
         ratio = (source_area(field_b) / source_area(field_a)) ** detail_power
         share = t * ratio / ((1 - t) + t * ratio)
+    if mirror:
+        inside = face_weight(target, size)
+        share = inside * share + (1 - inside) * _half_share(t, share, inside)
+    if detail_power or mirror:
         share = cv2.GaussianBlur(share.astype(np.float32), (0, 0), size / 64)[..., None]
     return np.clip(np.rint(a + share * (b - a)), 0, 255).astype(np.uint8)
+
+
+# Outside the face of a mirror morph (`_half_share`): the width of the change across the
+# midline (a fraction of the side), and the share of the morph's time over which each pixel
+# changes from one crop to the other.
+HALF_FEATHER = 1 / 16
+HALF_WINDOW = 0.4
+
+
+def _half_share(t: float, share: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """For a mirror morph, b's share at `t` outside the face: b takes the half of the frame
+    where it saw the face better than a (its near cheek; b's `share` inside the face is larger
+    there), a keeps the other half. Each pixel changes over a window of `HALF_WINDOW` of the
+    morph: b's half early (t from 0.05 to 0.45), a's half late (0.55 to 0.95), the midline in
+    between; so at t = 0.5 each half shows one crop, and no frame doubles hair or ears. A frontal
+    face (no side better seen) gives b the left half. (S, S) float32."""
+    size = inside.shape[0]
+    x = np.arange(size, dtype=np.float32) - (size - 1) / 2
+    right = x > 0
+    face = inside > 0.5
+    share = np.broadcast_to(np.float32(share), inside.shape)
+    b_on_right = _mean(share[:, right][face[:, right]]) > _mean(
+        share[:, ~right][face[:, ~right]]) + 1e-3
+    side = np.tanh(x / (HALF_FEATHER * size)) * (1.0 if b_on_right else -1.0)
+    start = 0.5 - 0.25 * side - HALF_WINDOW / 2  # when each column starts to change
+    u = np.clip((t - start) / HALF_WINDOW, 0.0, 1.0)
+    return np.broadcast_to(u * u * (3 - 2 * u), inside.shape).astype(np.float32)
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if values.size else 0.0
+
+
+def face_weight(points: np.ndarray, size: int) -> np.ndarray:
+    """The convex hull of face landmarks (N, 2), feathered: 1 inside, 0 well outside. (S, S)
+    float32."""
+    hull = cv2.convexHull(np.rint(points).astype(np.int32))
+    mask = np.zeros((size, size), np.float32)
+    cv2.fillConvexPoly(mask, hull, 1.0)
+    return cv2.GaussianBlur(mask, (0, 0), size / 64)
