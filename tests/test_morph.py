@@ -95,6 +95,20 @@ def test_close_mouth_covers_the_teeth_with_lip():
     assert np.array_equal(close_mouth(image, points, 0 * field, 0 * shift, fill=0.0), image)
 
 
+def test_closed_lips_meet_in_a_soft_shadow_and_no_teeth_leak_into_them():
+    from facedit.morph import close_mouth, displacement_field, mouth_closing
+
+    image, points = _open_mouth()
+    shift = mouth_closing(points)
+    field = displacement_field(points, points + shift, image.shape[0])
+    closed = close_mouth(image, points, field, shift).astype(float)
+    meet = closed[69:72, 52:76].mean()
+    lips = closed[[65, 66, 73, 74], 52:76].mean()
+    assert meet < 0.9 * lips, "where the lips meet is darker than the lips"
+    # Nothing of the white teeth shows anywhere around the closed mouth.
+    assert closed[56:86, 44:85, 1].max() < 200
+
+
 def test_morph_favours_the_crop_that_saw_a_region_less_foreshortened():
     a = np.full((64, 64, 3), 40, np.uint8)
     b = np.full((64, 64, 3), 200, np.uint8)
