@@ -2,9 +2,10 @@
 the dense landmarks), which keep the photos' own sharpness:
 
 * `morph_frame` - between two crops: the in-between face takes the in-between shape and the
-  mixed appearance, each pixel favouring the crop that saw it less foreshortened; both ends exact;
-* `close_mouth` - one crop's lips brought together over its teeth (`mouth_closing`), the gap
-  left filled from the lips.
+  mixed appearance, each pixel favouring the crop that saw it less foreshortened; into a crop's
+  own mirror image, outside the face each crop keeps one half of the frame; both ends exact;
+* `close_mouth` - one crop's lips brought together over its teeth (`mouth_closing`), what was
+  teeth filled from the lips, and a soft shadow where the lips meet.
 
 Pure array functions."""
 from __future__ import annotations
