@@ -95,6 +95,25 @@ def test_close_mouth_covers_the_teeth_with_lip():
     assert np.array_equal(close_mouth(image, points, 0 * field, 0 * shift, fill=0.0), image)
 
 
+def test_mouth_closing_brings_a_smiles_upturned_corners_down():
+    from facedit.faces import LOWER_LIP_INNER, UPPER_LIP_INNER
+    from facedit.morph import FLATTEN, MOUTH_CORNERS, mouth_closing
+
+    _, points = _open_mouth()
+    curve = (np.linspace(-1, 1, len(UPPER_LIP_INNER)) ** 2) * 6  # the ends 6 px above the middle
+    for rows in (UPPER_LIP_INNER, LOWER_LIP_INNER):
+        points[list(rows), 1] -= curve
+    for inner, outer in MOUTH_CORNERS:
+        points[[inner, outer], 1] -= 6
+    moved = points + mouth_closing(points)
+    meet = (moved[list(UPPER_LIP_INNER), 1] + moved[list(LOWER_LIP_INNER), 1]) / 2
+    lift = meet[len(meet) // 2] - meet  # how far each column's meeting point sits above the middle
+    np.testing.assert_allclose(lift, (1 - FLATTEN) * curve, atol=1e-4)
+    assert lift[0] <= 0.6 * curve[0], "the closed lips' line is flatter than the smile's"
+    for inner, outer in MOUTH_CORNERS:
+        assert moved[inner, 1] - points[inner, 1] == pytest.approx(FLATTEN * 6, abs=1e-4)
+
+
 def test_closed_lips_meet_in_a_soft_shadow_and_no_teeth_leak_into_them():
     from facedit.morph import close_mouth, displacement_field, mouth_closing
 
