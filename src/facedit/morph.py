@@ -213,7 +213,8 @@ def _lip_seam(box: np.ndarray, moved: np.ndarray, size: int) -> np.ndarray:
     side, which sets the shadow's softness."""
     upper = moved[list(UPPER_LIP_INNER)]
     lower = moved[list(LOWER_LIP_INNER)]
-    meet = np.concatenate([moved[[78]], (upper + lower) / 2, moved[[308]]])
+    (left_corner, _), (right_corner, _) = MOUTH_CORNERS
+    meet = np.concatenate([moved[[left_corner]], (upper + lower) / 2, moved[[right_corner]]])
     left, right = float(meet[:, 0].min()), float(meet[:, 0].max())
     if right - left < 2:
         return box
