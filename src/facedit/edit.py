@@ -601,8 +601,9 @@ class Editor:
 
         method "warp": the in-between shape from the dense landmarks and the mixed appearance
         (sharp, no ghosting; see `facedit.morph`); when `b` is `mirror_face(a)`, outside the
-        face each keeps one half of the frame (`morph_frame`'s `mirror`). "latent": the model's interpolated codes carried
-        onto both real crops as residuals (the second source's latent interpolation)."""
+        face each keeps one half of the frame (`morph_frame`'s `mirror`). "latent": the model's
+        interpolated codes carried onto both real crops as residuals (the second source's latent
+        interpolation)."""
         if frames < 2:
             raise ConfigError(f"frames: expected at least 2, got {frames}")
         return self.morph_at(a, b, np.linspace(0.0, 1.0, frames), method)

@@ -151,22 +151,22 @@ def mouth_closing(points: np.ndarray) -> np.ndarray:
     for rows, sign in ((UPPER_LIP_INNER, 1), (UPPER_LIP_OUTER, 1), (LOWER_LIP_INNER, -1),
                        (LOWER_LIP_OUTER, -1)):
         shift[list(rows)] = sign * LIPS_MEET * gap
-    if FLATTEN:
-        # Where the lips will meet, per column and at the corners, against the middle column.
-        meet = (points[list(UPPER_LIP_INNER), 1] + points[list(LOWER_LIP_INNER), 1]) / 2
-        middle = meet[len(meet) // 2]
-        for rows in (UPPER_LIP_INNER, UPPER_LIP_OUTER, LOWER_LIP_INNER, LOWER_LIP_OUTER):
-            shift[list(rows), 1] -= FLATTEN * (meet - middle)
-        for inner, outer in MOUTH_CORNERS:
-            shift[[inner, outer], 1] -= FLATTEN * (points[inner, 1] - middle)
+    # Where the lips will meet, per column and at the corners, against the middle column.
+    meet = (points[list(UPPER_LIP_INNER), 1] + points[list(LOWER_LIP_INNER), 1]) / 2
+    middle = meet[len(meet) // 2]
+    for rows in (UPPER_LIP_INNER, UPPER_LIP_OUTER, LOWER_LIP_INNER, LOWER_LIP_OUTER):
+        shift[list(rows), 1] -= FLATTEN * (meet - middle)
+    for inner, outer in MOUTH_CORNERS:
+        shift[[inner, outer], 1] -= FLATTEN * (points[inner, 1] - middle)
     return shift
 
 
 def close_mouth(crop: np.ndarray, points: np.ndarray, field: np.ndarray, shift: np.ndarray,
                 fill: float = 1.0) -> np.ndarray:
     """`crop` warped by the backward `field` that moves its landmarks `points` by `shift`
-    (`mouth_closing`, plus any other shape change), then the gap left between the lips (the
-    teeth, squeezed to a line) filled from the lips around it, mixed in by `fill`. A residual
+    (`mouth_closing`, plus any other shape change), then whatever still shows teeth filled from
+    the lips around it (`_teeth_gap`) with a soft shadow where they meet (`_lip_seam`), mixed in
+    by `fill`. A residual
     cannot paint teeth out (the model never drew them sharp): closing the real lips over them
     keeps the photo's own lip texture.
 
@@ -289,7 +289,7 @@ def morph_frame(crop_a: np.ndarray, points_a: np.ndarray, crop_b: np.ndarray,
         ratio = (source_area(field_b) / source_area(field_a)) ** detail_power
         share = t * ratio / ((1 - t) + t * ratio)
     if mirror:
-        inside = face_weight(target, size)
+        inside = _hull_weight(target, size)
         share = inside * share + (1 - inside) * _half_share(t, share, inside)
     if detail_power or mirror:
         share = cv2.GaussianBlur(share.astype(np.float32), (0, 0), size / 64)[..., None]
@@ -312,22 +312,18 @@ def _half_share(t: float, share: np.ndarray, inside: np.ndarray) -> np.ndarray:
     face (no side better seen) gives b the left half. (S, S) float32."""
     size = inside.shape[0]
     x = np.arange(size, dtype=np.float32) - (size - 1) / 2
-    right = x > 0
-    face = inside > 0.5
     share = np.broadcast_to(np.float32(share), inside.shape)
-    b_on_right = _mean(share[:, right][face[:, right]]) > _mean(
-        share[:, ~right][face[:, ~right]]) + 1e-3
+    face_right = (inside > 0.5) & (x > 0)
+    face_left = (inside > 0.5) & (x <= 0)
+    b_on_right = bool(face_right.any() and face_left.any()
+                      and share[face_right].mean() > share[face_left].mean() + 1e-3)
     side = np.tanh(x / (HALF_FEATHER * size)) * (1.0 if b_on_right else -1.0)
     start = 0.5 - 0.25 * side - HALF_WINDOW / 2  # when each column starts to change
     u = np.clip((t - start) / HALF_WINDOW, 0.0, 1.0)
     return np.broadcast_to(u * u * (3 - 2 * u), inside.shape).astype(np.float32)
 
 
-def _mean(values: np.ndarray) -> float:
-    return float(values.mean()) if values.size else 0.0
-
-
-def face_weight(points: np.ndarray, size: int) -> np.ndarray:
+def _hull_weight(points: np.ndarray, size: int) -> np.ndarray:
     """The convex hull of face landmarks (N, 2), feathered: 1 inside, 0 well outside. (S, S)
     float32."""
     hull = cv2.convexHull(np.rint(points).astype(np.int32))
