@@ -31,7 +31,8 @@ LIPS_MEET = 0.47  # each lip moves this share of the gap between them: they meet
 # The share of the lips' curve (corners above the middle: a smile's) that closing takes out.
 # 300 held-out smiles removed, 0 / 0.35 / 0.5 / 0.6: judge 0.91 / 0.92 / 0.93 / 0.95, probe 0.78 /
 # 0.81 / 0.83 / 0.84, realism 0.75 / 0.71 / 0.69 / 0.68; by eye 0.6 leaves the smile's dark
-# corners as small hooks above the lowered ones (benchmarks/results_mouth_flatten.json).
+# corners as small hooks above the lowered ones, 0.5 on a few faces
+# (benchmarks/results_mouth_flatten.json).
 FLATTEN = 0.5
 MOUTH_CORNERS = ((78, 61), (308, 291))  # (inner, outer) corner landmarks, left and right
 
