@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from facedit.data.sources import CELEBA_ATTRIBUTES, SPLITS
+from facedit.errors import ConfigError
 from facedit.models import WEIGHTS
 from facedit.models.classifier import ClassifierConfig
 from facedit.models.store import load_model
@@ -363,3 +364,42 @@ def test_decoder_only_fine_tune_with_the_arithmetic_term(tiny_set, tmp_path):
     options = json.loads((run / "options.json").read_text())
     assert options["arithmetic_weight"] == 0.5
     assert options["arithmetic_attributes"] == [CELEBA_ATTRIBUTES[0]]
+
+
+def test_part_model_trains_on_its_box_and_exports_a_loadable_part(tiny_set, tmp_path):
+    from facedit.parts import PARTS, load_part_backend
+    from facedit.train.export import export_vae
+    from facedit.train.vae import train_vae
+
+    mouth = PARTS["mouth"]
+    config = VAEConfig(size=16, latent=8, enc_channels=(8, 8, 16), dec_channels=(16, 8),
+                       dec_extra=(0, 0))
+    run = tmp_path / "mouth"
+    model = train_vae(tiny_set, run, minutes=10, batch=16, max_steps=4, log_every=2,
+                      config=config, part=mouth)
+    assert json.loads((run / "options.json").read_text())["part"]["box"] == list(mouth.box)
+    card = export_vae(model, tiny_set, run, tmp_path / "export", part=mouth)
+    assert card["part"]["attributes"] == ["smiling"] and card["resolution"] == 16
+    backend = load_part_backend(tmp_path / "export")
+    assert backend.part == mouth and backend.size == 32  # it cuts its box from 32 px crops
+    with pytest.raises(ConfigError, match="16 px \(the mouth box"):  # a crop is not its box
+        train_vae(tiny_set, tmp_path / "wrong", minutes=1, batch=16, max_steps=1,
+                  config=VAEConfig(size=32, latent=8, enc_channels=(8, 8, 16),
+                                   dec_channels=(16, 8), dec_extra=(0, 0)), part=mouth)
+
+
+def test_train_model_cli_sizes_a_part_model_to_its_box(tiny_set, tmp_path):
+    from click.testing import CliRunner
+
+    from facedit.cli import main
+
+    run = tmp_path / "mouth"
+    result = CliRunner().invoke(main, ["train", "model", "--part", "mouth", "--data",
+                                       str(tiny_set), "--run", str(run), "--minutes", "0.01",
+                                       "--threads", "1", "--batch", "16"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((run / "options.json").read_text())["config"]["size"] == 16
+    result = CliRunner().invoke(main, ["train", "model", "--part", "mouth", "--data",
+                                       str(tiny_set), "--run", str(tmp_path / "judged"),
+                                       "--feature-weight", "1"])
+    assert result.exit_code != 0 and "whole faces" in result.output

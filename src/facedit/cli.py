@@ -4,6 +4,7 @@ Every `FaceditError` becomes one line on stderr and exit status 2, never a trace
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
@@ -13,6 +14,7 @@ import click
 
 from facedit import __version__
 from facedit.errors import FaceditError
+from facedit.parts import PARTS
 
 
 class _Group(click.Group):
@@ -217,11 +219,14 @@ def train_classifier_cmd(cache, run_dir, minutes, threads, export, input_size, v
                    "[default: Smiling,Eyeglasses,Male,Young,Blond_Hair].")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--batch", type=click.IntRange(1, 4096), default=32, show_default=True)
+@click.option("--part", type=click.Choice(sorted(PARTS)), default=None,
+              help="Train a part model on this box of the crops (facedit.parts), not the "
+                   "whole-face VAE.")
 def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_weight,
                     pattern_weight, feature_weight, attribute_weight, judge_folder, judge_shift,
                     init, adversarial_weight, decoder_only, arithmetic_weight,
-                    arithmetic_attributes, lr, batch) -> None:
-    """Train the face VAE (encoder/decoder at 128x128)."""
+                    arithmetic_attributes, lr, batch, part) -> None:
+    """Train the face VAE (encoder/decoder at 128x128), or a part model (--part)."""
     from facedit.models import WEIGHTS, builtin, vae_folder
     from facedit.models.classifier import AttributeClassifier, ClassifierConfig
     from facedit.models.store import load_model
@@ -252,9 +257,17 @@ def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_we
                                  f"sha256 {digest}...)", shift=judge_shift)
     if decoder_only and not init:
         raise click.UsageError("--decoder-only fine-tunes a trained model: give --init")
+    if part and (feature_weight or attribute_weight or arithmetic_weight):
+        raise click.UsageError("the classifier's terms read whole faces, not a part's box")
     model = None
     if init:
         model = load_model(vae_folder(init), FaceVAE, VAEConfig)
+    elif part:
+        from facedit.data.dataset import PreparedSet
+        from facedit.models.vae import PART_CONFIG
+
+        side = PARTS[part].side(PreparedSet.summary(cache)["size"])
+        model = FaceVAE(dataclasses.replace(PART_CONFIG, size=side))
     adversary = None
     if adversarial_weight:
         from facedit.train.adversarial import Adversary
@@ -262,9 +275,9 @@ def train_model_cmd(cache, run_dir, minutes, threads, export, kl_weight, grad_we
     model = train_vae(cache, run_dir, minutes=minutes, threads=threads, kl_weight=kl_weight,
                       grad_weight=grad_weight, pattern_weight=pattern_weight, lr=lr, judge=judge,
                       model=model, init=init, adversary=adversary, decoder_only=decoder_only,
-                      batch=batch, arithmetic=arithmetic)
+                      batch=batch, arithmetic=arithmetic, part=PARTS.get(part))
     if export:
-        card = export_vae(model, cache, run_dir, export)
+        card = export_vae(model, cache, run_dir, export, part=PARTS.get(part))
         click.echo(json.dumps(card["metrics"], indent=1))
 
 

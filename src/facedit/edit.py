@@ -34,6 +34,7 @@ from facedit.errors import ConfigError, check_image_array
 from facedit.eyewear import TINT, eyewear_weight
 from facedit.morph import (close_mouth, displacement_field, morph_frame, mouth_closing,
                             warp_by_field)
+from facedit.parts import compose
 from facedit.paths import user_directions
 
 MORPH_METHODS = ("warp", "latent")
@@ -89,13 +90,20 @@ class Editor:
 
     def __init__(self, model, directions: DirectionSet, judge=None, detector=None,
                  blend_size: int = 256, margin: float = 0.06, spec: str = "builtin",
-                 chroma: float | None = None, glasses_tint: float = TINT):
+                 chroma: float | None = None, glasses_tint: float = TINT, parts=()):
         from facedit.faces import FaceDetector
 
         if directions.dim != model.latent_dim:
             raise ConfigError(f"directions have {directions.dim} dimensions, the model's latent "
                               f"has {model.latent_dim}")
+        for part in parts:
+            if part.backend.size != model.size:
+                raise ConfigError(f"the {part.part.name} part model cuts its box from "
+                                  f"{part.backend.size} px crops, the model's are {model.size} px")
         self.model = model
+        # Part models (`facedit.parts`): each draws its attributes inside its box of the crop.
+        self.parts = list(parts)
+        self._part_weights = {p.part.name: p.part.weight(model.size) for p in self.parts}
         self.spec = spec  # the model spec it was loaded for (names its translation store)
         self.directions = directions
         self.judge = judge
@@ -126,11 +134,15 @@ class Editor:
         self._glasses_tint = float(value)
 
     @classmethod
-    def load(cls, model: str = "builtin", directions: Path | None = None, **kwargs) -> "Editor":
-        """An editor for a model spec (see `facedit.models.backend`) with its shipped directions."""
+    def load(cls, model: str = "builtin", directions: Path | None = None, parts=None,
+             **kwargs) -> "Editor":
+        """An editor for a model spec (see `facedit.models.backend`) with its shipped directions.
+        parts: part models (`facedit.parts.load_part`) [default: the shipped ones for the
+        shipped model, none for any other]."""
         from facedit.directions import load_model_directions
         from facedit.judge import Judge
         from facedit.models.backend import load_backend
+        from facedit.parts import shipped_parts
 
         backend = load_backend(model)
         ds = load_model_directions(model, directions)
@@ -139,7 +151,9 @@ class Editor:
             extra = DirectionSet.load(user)
             for name, vector in zip(extra.names, extra.vectors):
                 ds.add(name, vector, **extra.meta.get(name, {}))
-        return cls(backend, ds, judge=Judge(), spec=model, **kwargs)
+        if parts is None:
+            parts = shipped_parts() if model == "builtin" else ()
+        return cls(backend, ds, judge=Judge(), spec=model, parts=parts, **kwargs)
 
     def attribute(self, name: str) -> Attribute:
         """The catalogue attribute `name`, or a custom one added with `facedit directions add`."""
@@ -315,14 +329,47 @@ class Editor:
     def small_renders(self, face: EncodedFace, step_sets, names) -> np.ndarray:
         """Model-size blended crops (B, s, s, 3) float32 for several step sets, in one decode:
         what the judge reads during calibration (`names`: the attributes whose regions blend)."""
-        latents = np.stack([self.shift(face.latent, steps) for steps in step_sets])
-        decoded = self.model.decode(latents)
+        decoded = self.decode(face, step_sets)
         out = []
         for steps, edited in zip(step_sets, decoded):
             crop, base = self._shaped_crop_and_base(face, steps, small=True)
             w = self.weight(face, names, small=True, steps=steps)[:, :, None]
             out.append(crop + self._residual(face, steps, names, edited, base, crop) * w)
         return np.clip(np.stack(out), 0, 255)
+
+    def decode(self, face: EncodedFace, step_sets) -> np.ndarray:
+        """The model's decodings (B, s, s, 3) float32 of the face's code moved by each step set.
+        A part model's attributes are drawn by the part model inside its box: there the decoding
+        is the face model's for the other steps plus the part model's change (edited minus
+        unedited box), feathered into the face model's whole edit at the box's edge."""
+        decoded = self.model.decode(np.stack([self.shift(face.latent, s) for s in step_sets]))
+        for model in self.parts:
+            own = [{n: v for n, v in s.items() if v and model.draws(n)} for s in step_sets]
+            if not any(own):
+                continue
+            z, base = self._part_code(face, model)
+            moved = np.stack([z + sum((np.float32(v) * model.directions.step(n)
+                                       for n, v in steps.items()), np.zeros_like(z))
+                              for steps in own])
+            change = model.backend.decode(moved) - base
+            rest = [{n: v for n, v in s.items() if not model.draws(n)} for s in step_sets]
+            others = [i for i, r in enumerate(rest) if own[i] and any(r.values())]
+            inner = dict(zip(others, self.model.decode(
+                np.stack([self.shift(face.latent, rest[i]) for i in others]))) if others else {})
+            weight = self._part_weights[model.part.name]
+            for i, steps in enumerate(own):
+                if steps:
+                    below = model.part.cut(inner.get(i, face.base)[None])[0]
+                    decoded[i] = compose(decoded[i], below + change[i], model.part, weight)
+        return decoded
+
+    def _part_code(self, face: EncodedFace, model) -> tuple[np.ndarray, np.ndarray]:
+        """The part model's code (D,) of the face's box and its decoding, once per face."""
+        key = ("part", model.part.name)
+        if key not in face._cache:
+            z = model.backend.encode(face.small[None])
+            face._cache[key] = (z[0], model.backend.decode(z)[0])
+        return face._cache[key]
 
     def _shaped_crop_and_base(self, face: EncodedFace, steps: dict[str, float],
                               small: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -375,7 +422,7 @@ class Editor:
         all ones puts it on the whole crop (the evaluation's "no region blending")."""
         if not any(steps.values()):
             return face.aligned.crop.copy()
-        edited = self.model.decode(self.shift(face.latent, steps)[None])[0]
+        edited = self.decode(face, [steps])[0]
         crop, base = self._shaped_crop_and_base(face, steps)
         asked = [n for n, step in steps.items() if step]
         residual = self._residual(face, steps, asked, edited, base, crop)

@@ -9,9 +9,10 @@ A backend has `size` (the crop side it works at), `latent_dim`, `encode(crops) -
 
 Backends are registered by name; `load_backend("builtin")` gives facedit's shipped VAE,
 `load_backend("builtin:PATH")` a VAE model folder trained by `facedit train model`,
-`deepest-vae:PATH` a checkpoint of the second source's kit VAE and `stylegan2:PATH[,encoder=PATH]`
-a StyleGAN2 generator (anycost-gan or rosinality format). Each factory imports its module only
-when asked for.
+`part:FOLDER` a part model (`facedit.parts`; it decodes its box, not the crop),
+`deepest-vae:PATH` a checkpoint of the second source's kit VAE and
+`stylegan2:PATH[,encoder=PATH]` a StyleGAN2 generator (anycost-gan or rosinality format). Each
+factory imports its module only when asked for.
 """
 from __future__ import annotations
 
@@ -91,6 +92,15 @@ def _builtin(path: str | None) -> TorchVAEBackend:
     model = load_model(Path(path), FaceVAE, VAEConfig) if path else builtin("vae")
     return TorchVAEBackend(model, model.config.size, model.config.latent,
                            f"builtin:{path}" if path else "builtin")
+
+
+@backend("part")
+def _part(path: str | None):
+    from facedit.parts import load_part_backend
+
+    if not path:
+        raise ConfigError("part: give the part model's folder, as part:FOLDER")
+    return load_part_backend(path)
 
 
 @backend("deepest-vae")

@@ -34,6 +34,11 @@ class VAEConfig:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
+# A part model's VAE (`facedit.parts`): the mouth box, 64 px cut from the 128 px crop.
+PART_CONFIG = VAEConfig(size=64, latent=256, enc_channels=(32, 64, 128, 256),
+                        dec_channels=(192, 96, 48), dec_extra=(1, 1, 1))
+
+
 def _act() -> nn.Module:
     return nn.LeakyReLU(0.2, inplace=True)
 

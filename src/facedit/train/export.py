@@ -110,12 +110,23 @@ def reconstruction_metrics(model, images: np.ndarray, batch: int = 64) -> dict:
     return reconstruction_scores(np.concatenate(out), np.asarray(images))
 
 
-def export_vae(model, cache: Path, run_dir: Path, folder: Path) -> dict:
+def export_vae(model, cache: Path, run_dir: Path, folder: Path, part=None) -> dict:
+    """A VAE's model folder; a part model's (`part`, a `facedit.parts.Part`) is measured on its
+    box of the test crops, and its card names the box."""
     test = PreparedSet.load(cache, "test", in_memory=True).from_sources(
         CELEBA_CROPS)
+    if part is not None:
+        test = part.of(test)
     metrics = reconstruction_metrics(model, test.images)
-    card = {"model": "facedit face VAE", "resolution": model.config.size,
-            "input": "aligned crop (facedit.align), RGB in [0, 1], (B, 3, 128, 128)",
+    s = model.config.size
+    card = {"model": f"facedit {part.name} part VAE" if part else "facedit face VAE",
+            "resolution": s,
+            "input": (f"box {list(part.box)} (x0, y0, x1, y1, fractions) of the aligned crop "
+                      f"at {round(s / (part.box[2] - part.box[0]))} px" if part else
+                      "aligned crop (facedit.align)") + f", RGB in [0, 1], (B, 3, {s}, {s})",
+            **({"part": {"name": part.name, "box": list(part.box),
+                         "attributes": list(part.attributes), "feather": part.feather}}
+               if part else {}),
             "latent": model.config.latent,
             "metrics": {"split": "test, CelebA (people never seen in training)",
                         "reconstruction": metrics},

@@ -20,6 +20,7 @@ attribute's mean-difference vector must decode to a face with the attribute swit
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -30,8 +31,10 @@ from tqdm import tqdm
 from facedit.data.dataset import PreparedSet
 from facedit.data.sources import CELEBA_CROPS
 from facedit.draw import grid
+from facedit.errors import ConfigError
 from facedit.io import save_image
 from facedit.models.vae import FaceVAE, VAEConfig
+from facedit.parts import Part
 from facedit.train.adversarial import Adversary
 from facedit.train.arithmetic import ArithmeticLoss
 from facedit.train.common import Run, epoch_batches, frozen, reached, to_tensor, to_uint8
@@ -141,11 +144,13 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
               loss: str = "facedit", judge: JudgeLoss | None = None,
               init: str | None = None, adversary: Adversary | None = None,
               decoder_only: bool = False,
-              arithmetic: ArithmeticLoss | None = None) -> torch.nn.Module:
+              arithmetic: ArithmeticLoss | None = None,
+              part: Part | None = None) -> torch.nn.Module:
     """Train a VAE (facedit's by default; any module with encode/decode/forward, e.g. the
     second source's `DeepestVAE` with `loss="kit"`) within a time budget, resumably.
     `judge` adds the classifier's terms to facedit's loss; `init` names where the starting
-    weights came from when `model` is a trained model to fine-tune (recorded in the options)."""
+    weights came from when `model` is a trained model to fine-tune (recorded in the options).
+    `part` trains a part model (`facedit.parts`) on that box of the crops."""
     if arithmetic is not None and not decoder_only:
         raise ValueError("the arithmetic term needs a decoder-only run: the vectors are the "
                          "frozen encoder's")
@@ -163,11 +168,19 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
                             init=init, adversarial_weight=adversary.weight if adversary else 0.0,
                             decoder_only=decoder_only,
                             arithmetic_weight=arithmetic.weight if arithmetic else 0.0,
-                            arithmetic_attributes=list(arithmetic.names) if arithmetic else []))
+                            arithmetic_attributes=list(arithmetic.names) if arithmetic else [],
+                            part=dataclasses.asdict(part) if part else None))
     loss_fn = {"facedit": vae_loss, "kit": kit_loss}[loss]
     train = PreparedSet.load(cache, "train", in_memory=True).from_sources(sources)
     val = PreparedSet.load(cache, "val", in_memory=True).from_sources(sources)
+    if part is not None:
+        train, val = part.of(train), part.of(val)
     model = model if model is not None else FaceVAE(config)
+    size = getattr(model.config, "size", None)
+    if size is not None and size != train.images.shape[1]:
+        raise ConfigError(f"the model works at {size} px, the training images are "
+                          f"{train.images.shape[1]} px" +
+                          (f" (the {part.name} box of the crops)" if part else ""))
     betas = (0.5, 0.999) if loss == "facedit" else (0.9, 0.999)  # the kit uses Adam's defaults
     if decoder_only:  # the encoder computes no gradients; its batch statistics stay (below)
         decoder = {id(p) for p in model.decoder_parameters()}
