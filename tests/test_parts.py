@@ -2,6 +2,7 @@
 attributes with the part model inside the box and with the face model everywhere else."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -110,6 +111,18 @@ def test_with_other_steps_the_box_carries_their_decoding_plus_the_parts_change(e
     assert np.allclose(both[w == 1], (young + change)[w == 1], atol=1e-4)
 
 
+def test_a_removal_is_the_face_models_unless_the_part_draws_removals(editors):
+    plain, parted, face = editors
+    steps = [{"smiling": -1.0}, {"smiling": -2.0, "young": 1.0}]
+    assert np.array_equal(parted.decode(face, steps), plain.decode(face, steps))
+    model = parted.parts[0]
+    both = Editor(plain.model, plain.directions, detector=plain.detector, blend_size=64,
+                  parts=[PartModel(PartBackend(dataclasses.replace(model.part, removal=True),
+                                               model.backend.vae, "tiny-part"),
+                                   model.directions)])
+    assert not np.allclose(both.decode(face, steps[:1]), plain.decode(face, steps[:1]))
+
+
 def test_an_edit_with_a_part_and_all_strengths_zero_returns_the_photo(editors, astronaut):
     _, parted, _ = editors
     out = parted.edit(astronaut, {"smiling": 0.0, "eyeglasses": 0.0}, raw=True).photo
@@ -131,7 +144,8 @@ def test_part_folder_round_trip_and_a_face_models_folder_is_not_a_part(tmp_path)
     save_model(tmp_path / "mouth", model.backend.vae.model, PART_VAE, card)
     model.directions.save(tmp_path / "mouth" / "directions")
     loaded = load_part(tmp_path / "mouth")
-    assert loaded.part == MOUTH and loaded.draws("smiling") and not loaded.draws("young")
+    assert loaded.part == MOUTH and loaded.draws("smiling", 1.0)
+    assert not loaded.draws("young", 1.0) and not loaded.draws("smiling", 0.0)
     crops = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
     backend = load_backend(f"part:{tmp_path / 'mouth'}")
     assert backend.size == 32 and backend.encode(crops).shape == (2, 8)

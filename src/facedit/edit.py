@@ -339,12 +339,13 @@ class Editor:
 
     def decode(self, face: EncodedFace, step_sets) -> np.ndarray:
         """The model's decodings (B, s, s, 3) float32 of the face's code moved by each step set.
-        A part model's attributes are drawn by the part model inside its box: there the decoding
+        A part model's attributes (their addition, unless the part draws removals too:
+        `Part.removal`) are drawn by the part model inside its box: there the decoding
         is the face model's for the other steps plus the part model's change (edited minus
         unedited box), feathered into the face model's whole edit at the box's edge."""
         decoded = self.model.decode(np.stack([self.shift(face.latent, s) for s in step_sets]))
         for model in self.parts:
-            own = [{n: v for n, v in s.items() if v and model.draws(n)} for s in step_sets]
+            own = [{n: v for n, v in s.items() if model.draws(n, v)} for s in step_sets]
             if not any(own):
                 continue
             z, base = self._part_code(face, model)
@@ -352,7 +353,7 @@ class Editor:
                                        for n, v in steps.items()), np.zeros_like(z))
                               for steps in own])
             change = model.backend.decode(moved) - base
-            rest = [{n: v for n, v in s.items() if not model.draws(n)} for s in step_sets]
+            rest = [{n: v for n, v in s.items() if not model.draws(n, v)} for s in step_sets]
             others = [i for i, r in enumerate(rest) if own[i] and any(r.values())]
             inner = dict(zip(others, self.model.decode(
                 np.stack([self.shift(face.latent, rest[i]) for i in others]))) if others else {})

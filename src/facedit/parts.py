@@ -22,12 +22,14 @@ class Part:
 
     box: x0, y0, x1, y1 as fractions of the crop side. feather: the width of the box's soft edge,
     as a fraction of the box side; outside the box and in the edge's outer part the whole-face
-    model's residual takes over."""
+    model's residual takes over. removal: whether the part model also draws its attributes'
+    removal (a negative step), or leaves it to the face model."""
 
     name: str
     box: tuple[float, float, float, float]
     attributes: tuple[str, ...]
     feather: float = 0.1
+    removal: bool = False
 
     def pixels(self, size: int) -> tuple[int, int, int, int]:
         """The box in pixels of a crop of side `size`: x0, y0, x1, y1."""
@@ -65,7 +67,9 @@ class Part:
 # The mouth box: the lower face from just under the eyes (0.45) to the crop's bottom, as wide as
 # the cheeks a smile lifts. The mouth lies in its upper half (centre (0.5, 0.71) on average), the
 # chin (0.9) inside it; the mouth corners of 98% of faces lie 11 px or more inside its sides. At
-# 128 px: x 32..96, y 64..128.
+# 128 px: x 32..96, y 64..128. It adds smiles only: on 300 held-out smiles its removals (the
+# closed lips' surroundings) passed the independent probe on 68% against the face model's 83%
+# (benchmarks/results_mouth_part.json).
 PARTS = {"mouth": Part("mouth", (0.25, 0.5, 0.75, 1.0), ("smiling",))}
 
 
@@ -116,8 +120,10 @@ class PartModel:
     def part(self) -> Part:
         return self.backend.part
 
-    def draws(self, name: str) -> bool:
-        return name in self.part.attributes and name in self.directions
+    def draws(self, name: str, step: float) -> bool:
+        """Whether this model draws a raw `step` of attribute `name`."""
+        return (name in self.part.attributes and name in self.directions and
+                (step > 0 or (step < 0 and self.part.removal)))
 
 
 def load_part_backend(folder) -> PartBackend:
@@ -136,7 +142,7 @@ def load_part_backend(folder) -> PartBackend:
     try:
         spec = json.loads(card.read_text())["part"]
         part = Part(spec["name"], tuple(spec["box"]), tuple(spec["attributes"]),
-                    float(spec["feather"]))
+                    float(spec["feather"]), bool(spec.get("removal", False)))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise WeightsError(f"{card}: not a part model's card ({exc})") from None
     model = load_model(folder, FaceVAE, VAEConfig)

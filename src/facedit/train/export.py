@@ -125,7 +125,8 @@ def export_vae(model, cache: Path, run_dir: Path, folder: Path, part=None) -> di
                       f"at {round(s / (part.box[2] - part.box[0]))} px" if part else
                       "aligned crop (facedit.align)") + f", RGB in [0, 1], (B, 3, {s}, {s})",
             **({"part": {"name": part.name, "box": list(part.box),
-                         "attributes": list(part.attributes), "feather": part.feather}}
+                         "attributes": list(part.attributes), "feather": part.feather,
+                         "removal": part.removal}}
                if part else {}),
             "latent": model.config.latent,
             "metrics": {"split": "test, CelebA (people never seen in training)",
