@@ -157,3 +157,13 @@ def test_part_folder_round_trip_and_a_face_models_folder_is_not_a_part(tmp_path)
         load_backend("part")
     assert json.loads((tmp_path / "mouth" / "model_card.json").read_text())["part"]["name"] \
         == "mouth"
+
+
+def test_the_shipped_editor_draws_added_smiles_with_the_shipped_mouth_model():
+    shipped = Editor.load("builtin")
+    assert [p.part.name for p in shipped.parts] == ["mouth"]
+    mouth = shipped.parts[0]
+    assert mouth.draws("smiling", 1.0) and not mouth.draws("smiling", -1.0)
+    assert mouth.backend.size == shipped.model.size and \
+        mouth.directions.dim == mouth.backend.latent_dim
+    assert Editor.load("builtin", parts=()).parts == []
