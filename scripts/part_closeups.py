@@ -47,16 +47,15 @@ def main() -> None:
             break
         if smiling is None or counts[smiling] >= args.count:
             continue
+        target = {"smiling": 0.05 if smiling else 0.95}
         try:
             image = load_image(photo.path)
             row = []
             for name, editor in (("face", plain), ("part", parted)):
                 face = editor.encode(image)[0]
-                steps = editor.solve_steps(face, {"smiling": 0.05 if smiling else 0.95})
-                crop = editor.render(face, steps)
-                small = cv2.resize(crop, (editor.model.size,) * 2, interpolation=cv2.INTER_AREA)
-                p = float(editor.judge.value(small[None], "Smiling")[0])
-                row.append((mouth(crop), f"{name} {steps['smiling']:+.2f} p{p:.2f}"))
+                result = editor.edit(image, target, faces=[face])
+                row.append((mouth(result.crops[0]), f"{name} {result.steps[0]['smiling']:+.2f} "
+                                                   f"p{result.after[0]['smiling']:.2f}"))
         except FaceditError as exc:
             print(f"{photo.path.name}: skipped ({exc})")
             continue

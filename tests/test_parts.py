@@ -11,7 +11,7 @@ import torch
 
 from facedit.directions import DirectionSet
 from facedit.edit import Editor
-from facedit.errors import ConfigError, WeightsError
+from facedit.errors import ConfigError, ShapeError, WeightsError
 from facedit.models.backend import TorchVAEBackend, load_backend
 from facedit.models.store import save_model
 from facedit.models.vae import FaceVAE, VAEConfig
@@ -48,9 +48,10 @@ def test_compose_keeps_everything_outside_the_box_and_puts_the_part_inside():
     full = np.full((128, 128, 3), 10.0, np.float32)
     part = np.full((64, 64, 3), 200.0, np.float32)
     w = MOUTH.weight(128)
-    out = compose(full, part, MOUTH, w)
+    out = compose(full, part, MOUTH)
     assert (out[w == 0] == 10).all() and np.allclose(out[w == 1], 200)
-    assert compose(full, part[:32, :32], MOUTH, w)[96, 64, 0] == pytest.approx(200)  # resized
+    with pytest.raises(ShapeError, match="mouth box of 64x64"):  # the box at another size
+        compose(full, part[:32, :32], MOUTH)
 
 
 def _part_model(attributes=("smiling",)) -> PartModel:

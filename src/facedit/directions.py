@@ -163,6 +163,13 @@ class DirectionSet:
         scale = np.float32(self.meta.get(name, {}).get("scale", 1.0))
         return scale * self[name]
 
+    def shift(self, latent: np.ndarray, steps: dict[str, float]) -> np.ndarray:
+        """latent + sum(step * scale * direction) over the raw `steps`. (D,) -> (D,) float32"""
+        z = np.asarray(latent, np.float32).copy()
+        for name, step in steps.items():
+            z += np.float32(step) * self.step(name)
+        return z
+
     def add(self, name: str, vector: np.ndarray, **meta) -> None:
         if name in self.names:
             self.vectors[self.names.index(name)] = vector

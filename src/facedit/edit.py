@@ -103,7 +103,6 @@ class Editor:
         self.model = model
         # Part models (`facedit.parts`): each draws its attributes inside its box of the crop.
         self.parts = list(parts)
-        self._part_weights = {p.part.name: p.part.weight(model.size) for p in self.parts}
         self.spec = spec  # the model spec it was loaded for (names its translation store)
         self.directions = directions
         self.judge = judge
@@ -220,10 +219,7 @@ class Editor:
 
     def shift(self, latent: np.ndarray, steps: dict[str, float]) -> np.ndarray:
         """latent + sum(step * scale * direction). (D,) -> (D,)"""
-        z = latent.astype(np.float32).copy()
-        for name, step in steps.items():
-            z += np.float32(step) * self.directions.step(name)
-        return z
+        return self.directions.shift(latent, steps)
 
     def weight(self, face: EncodedFace, names, small: bool = False,
                steps: dict[str, float] | None = None) -> np.ndarray:
@@ -349,19 +345,16 @@ class Editor:
             if not any(own):
                 continue
             z, base = self._part_code(face, model)
-            moved = np.stack([z + sum((np.float32(v) * model.directions.step(n)
-                                       for n, v in steps.items()), np.zeros_like(z))
-                              for steps in own])
-            change = model.backend.decode(moved) - base
+            change = model.backend.decode(
+                np.stack([model.directions.shift(z, steps) for steps in own])) - base
             rest = [{n: v for n, v in s.items() if not model.draws(n, v)} for s in step_sets]
             others = [i for i, r in enumerate(rest) if own[i] and any(r.values())]
             inner = dict(zip(others, self.model.decode(
                 np.stack([self.shift(face.latent, rest[i]) for i in others]))) if others else {})
-            weight = self._part_weights[model.part.name]
             for i, steps in enumerate(own):
                 if steps:
                     below = model.part.cut(inner.get(i, face.base)[None])[0]
-                    decoded[i] = compose(decoded[i], below + change[i], model.part, weight)
+                    decoded[i] = compose(decoded[i], below + change[i], model.part)
         return decoded
 
     def _part_code(self, face: EncodedFace, model) -> tuple[np.ndarray, np.ndarray]:

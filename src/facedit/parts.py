@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facedit.errors import ShapeError, WeightsError
+
 
 @dataclass(frozen=True)
 class Part:
@@ -40,6 +42,20 @@ class Part:
         """The box's side in pixels of a crop of side `size`."""
         x0, _, x1, _ = self.pixels(size)
         return x1 - x0
+
+    def crop_side(self, box_side: int) -> int:
+        """The side of the crop whose box is `box_side` pixels wide."""
+        return round(box_side / (self.box[2] - self.box[0]))
+
+    def to_dict(self) -> dict:
+        """JSON-ready fields (lists, not tuples), as a model card stores them."""
+        return {**dataclasses.asdict(self), "box": list(self.box),
+                "attributes": list(self.attributes)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Part":
+        return cls(d["name"], tuple(d["box"]), tuple(d["attributes"]), float(d["feather"]),
+                   bool(d.get("removal", False)))
 
     def cut(self, crops: np.ndarray) -> np.ndarray:
         """The box of (B, S, S, C) crops: (B, s, s, C), a contiguous copy."""
@@ -73,17 +89,16 @@ class Part:
 PARTS = {"mouth": Part("mouth", (0.25, 0.5, 0.75, 1.0), ("smiling",))}
 
 
-def compose(full: np.ndarray, part: np.ndarray, box: Part, weight: np.ndarray) -> np.ndarray:
-    """`full` (S, S, C) with `part` ((s, s, C), the box at this size, resized if need be) in the
-    box under the (S, S) `weight`: what the editor decodes for a part's attribute."""
-    import cv2
-
-    x0, y0, x1, y1 = box.pixels(full.shape[0])
-    if part.shape[0] != y1 - y0:
-        part = cv2.resize(part, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+def compose(full: np.ndarray, inner: np.ndarray, part: Part) -> np.ndarray:
+    """`full` (S, S, C) with `inner` (the box's (s, s, C) at this size) in the part's box under
+    its feathered weight (`Part.weight`): what the editor decodes for a part's attribute."""
+    x0, y0, x1, y1 = part.pixels(full.shape[0])
+    if inner.shape[:2] != (y1 - y0, x1 - x0):
+        raise ShapeError(f"inner: expected the {part.name} box of {y1 - y0}x{x1 - x0} px, got "
+                         f"{inner.shape[0]}x{inner.shape[1]}")
+    w = part.weight(full.shape[0])[y0:y1, x0:x1, None]
     out = full.copy()
-    w = weight[y0:y1, x0:x1, None]
-    out[y0:y1, x0:x1] = full[y0:y1, x0:x1] * (1 - w) + part * w
+    out[y0:y1, x0:x1] = full[y0:y1, x0:x1] * (1 - w) + inner * w
     return out
 
 
@@ -100,7 +115,7 @@ class PartBackend:
         self.vae = vae  # a `TorchVAEBackend` of the box
         self.name = name
         self.latent_dim = vae.latent_dim
-        self.size = round(vae.size / (part.box[2] - part.box[0]))  # the whole crop's side
+        self.size = part.crop_side(vae.size)  # the whole crop's side
 
     def encode(self, crops: np.ndarray) -> np.ndarray:
         return self.vae.encode(self.part.cut(crops))
@@ -132,7 +147,6 @@ def load_part_backend(folder) -> PartBackend:
     import json
     from pathlib import Path
 
-    from facedit.errors import WeightsError
     from facedit.models.backend import TorchVAEBackend
     from facedit.models.store import load_model
     from facedit.models.vae import FaceVAE, VAEConfig
@@ -140,9 +154,7 @@ def load_part_backend(folder) -> PartBackend:
     folder = Path(folder)
     card = folder / "model_card.json"
     try:
-        spec = json.loads(card.read_text())["part"]
-        part = Part(spec["name"], tuple(spec["box"]), tuple(spec["attributes"]),
-                    float(spec["feather"]), bool(spec.get("removal", False)))
+        part = Part.from_dict(json.loads(card.read_text())["part"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise WeightsError(f"{card}: not a part model's card ({exc})") from None
     model = load_model(folder, FaceVAE, VAEConfig)

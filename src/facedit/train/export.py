@@ -122,12 +122,9 @@ def export_vae(model, cache: Path, run_dir: Path, folder: Path, part=None) -> di
     card = {"model": f"facedit {part.name} part VAE" if part else "facedit face VAE",
             "resolution": s,
             "input": (f"box {list(part.box)} (x0, y0, x1, y1, fractions) of the aligned crop "
-                      f"at {round(s / (part.box[2] - part.box[0]))} px" if part else
+                      f"at {part.crop_side(s)} px" if part else
                       "aligned crop (facedit.align)") + f", RGB in [0, 1], (B, 3, {s}, {s})",
-            **({"part": {"name": part.name, "box": list(part.box),
-                         "attributes": list(part.attributes), "feather": part.feather,
-                         "removal": part.removal}}
-               if part else {}),
+            **({"part": part.to_dict()} if part else {}),
             "latent": model.config.latent,
             "metrics": {"split": "test, CelebA (people never seen in training)",
                         "reconstruction": metrics},

@@ -20,7 +20,6 @@ attribute's mean-difference vector must decode to a face with the attribute swit
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
 
@@ -169,7 +168,7 @@ def train_vae(cache: Path, run_dir: Path, minutes: float = 60.0, batch: int = 32
                             decoder_only=decoder_only,
                             arithmetic_weight=arithmetic.weight if arithmetic else 0.0,
                             arithmetic_attributes=list(arithmetic.names) if arithmetic else [],
-                            part=dataclasses.asdict(part) if part else None))
+                            part=part.to_dict() if part else None))
     loss_fn = {"facedit": vae_loss, "kit": kit_loss}[loss]
     train = PreparedSet.load(cache, "train", in_memory=True).from_sources(sources)
     val = PreparedSet.load(cache, "val", in_memory=True).from_sources(sources)
