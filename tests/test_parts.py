@@ -35,6 +35,25 @@ def test_mouth_box_pixels_and_cut():
     assert (cut[1, 0, 0] == crops[1, 64, 32]).all()
 
 
+@pytest.mark.parametrize("name", sorted(PARTS))
+def test_every_part_is_a_square_box_a_part_vae_can_take(name):
+    part = PARTS[name]
+    x0, y0, x1, y1 = part.pixels(128)
+    assert 0 <= x0 < x1 <= 128 and 0 <= y0 < y1 <= 128
+    assert x1 - x0 == y1 - y0 and (x1 - x0) % 16 == 0  # four halvings in the part VAE
+    assert part.crop_side(part.side(128)) == 128
+
+
+def test_the_eye_box_holds_both_eyes_and_a_pair_of_glasses():
+    from facedit.align import template_points
+
+    x0, y0, x1, y1 = PARTS["eyes"].pixels(128)
+    eyes = template_points(128)
+    assert (eyes[:, 0] > x0 + 20).all() and (eyes[:, 0] < x1 - 20).all()
+    assert (eyes[:, 1] > y0 + 20).all() and (eyes[:, 1] < y1 - 20).all()
+    assert PARTS["eyes"].attributes == ("eyeglasses",) and not PARTS["eyes"].removal
+
+
 def test_weight_is_one_inside_zero_outside_and_smooth_at_the_edge():
     w = MOUTH.weight(128)
     assert w.shape == (128, 128) and w.dtype == np.float32

@@ -86,7 +86,13 @@ class Part:
 # 128 px: x 32..96, y 64..128. It adds smiles only: on 300 held-out smiles its removals (the
 # closed lips' surroundings) passed the independent probe on 68% against the face model's 83%
 # (benchmarks/results_mouth_part.json).
-PARTS = {"mouth": Part("mouth", (0.25, 0.5, 0.75, 1.0), ("smiling",))}
+# The eye box: both eyes (centres (0.375, 0.45) and (0.625, 0.45)) with the brows above them and
+# room on each side for a pair of glasses' lenses and the start of their arms (`facedit.eyewear`'s
+# lenses span about 0.27..0.73). A square, as part models are: at 128 px x 24..104, y 16..96, so it
+# also holds the nose's bridge and tip. It adds eyeglasses only: removal paints the frames out
+# first (`facedit.edit`), which the face model's residual then only relights.
+PARTS = {"mouth": Part("mouth", (0.25, 0.5, 0.75, 1.0), ("smiling",)),
+         "eyes": Part("eyes", (0.1875, 0.125, 0.8125, 0.75), ("eyeglasses",))}
 
 
 def compose(full: np.ndarray, inner: np.ndarray, part: Part) -> np.ndarray:
