@@ -83,7 +83,7 @@ def _part_model(attributes=("smiling",)) -> PartModel:
         model.fc_mu.weight.mul_(25.0)
     backend = PartBackend(part, TorchVAEBackend(model, 16, 8, "tiny-part"), "tiny-part")
     q, _ = np.linalg.qr(np.random.default_rng(2).normal(size=(8, 1)))
-    return PartModel(backend, DirectionSet(["smiling"], q.T, {"smiling": {"scale": 20.0}}))
+    return PartModel(backend, DirectionSet([attributes[0]], q.T, {attributes[0]: {"scale": 20.0}}))
 
 
 def _tiny_directions() -> DirectionSet:
@@ -129,6 +129,20 @@ def test_with_other_steps_the_box_carries_their_decoding_plus_the_parts_change(e
     z, base = parted._part_code(face, model)
     change = model.backend.decode((z + model.directions.step("smiling"))[None])[0] - base
     assert np.allclose(both[w == 1], (young + change)[w == 1], atol=1e-4)
+
+
+def test_overlapping_parts_each_add_their_own_change_in_any_order(editors):
+    plain, parted, face = editors
+    glasses = _part_model(("eyeglasses",))  # the same box, so they overlap everywhere in it
+    steps = [{"smiling": 1.0, "eyeglasses": 1.0}]
+    one_way, other_way = (Editor(plain.model, plain.directions, detector=plain.detector,
+                                 blend_size=64, parts=parts).decode(face, steps)[0]
+                          for parts in ([parted.parts[0], glasses], [glasses, parted.parts[0]]))
+    assert np.allclose(one_way, other_way, atol=1e-4)
+    whole = plain.decode(face, steps)[0]
+    alone = [Editor(plain.model, plain.directions, detector=plain.detector, blend_size=64,
+                    parts=[p]).decode(face, steps)[0] - whole for p in (parted.parts[0], glasses)]
+    assert np.allclose(one_way, whole + alone[0] + alone[1], atol=1e-4)
 
 
 def test_a_removal_is_the_face_models_unless_the_part_draws_removals(editors):

@@ -338,8 +338,11 @@ class Editor:
         A part model's attributes (their addition, unless the part draws removals too:
         `Part.removal`) are drawn by the part model inside its box: there the decoding
         is the face model's for the other steps plus the part model's change (edited minus
-        unedited box), feathered into the face model's whole edit at the box's edge."""
-        decoded = self.model.decode(np.stack([self.shift(face.latent, s) for s in step_sets]))
+        unedited box), feathered into the face model's whole edit at the box's edge. Each part
+        adds its own correction to the face model's decoding, so overlapping boxes (the eye box
+        reaches the mouth box's top) add both parts' changes, in whatever order."""
+        whole = self.model.decode(np.stack([self.shift(face.latent, s) for s in step_sets]))
+        decoded = whole.copy()
         for model in self.parts:
             own = [{n: v for n, v in s.items() if model.draws(n, v)} for s in step_sets]
             if not any(own):
@@ -354,7 +357,7 @@ class Editor:
             for i, steps in enumerate(own):
                 if steps:
                     below = model.part.cut(inner.get(i, face.base)[None])[0]
-                    decoded[i] = compose(decoded[i], below + change[i], model.part)
+                    decoded[i] += compose(whole[i], below + change[i], model.part) - whole[i]
         return decoded
 
     def _part_code(self, face: EncodedFace, model) -> tuple[np.ndarray, np.ndarray]:
