@@ -1,7 +1,8 @@
-"""The mouth as the whole-face model and as the mouth part model reconstruct it (facedit.parts).
+"""A part's box as the whole-face model and as the part model reconstruct it (facedit.parts).
 
     .venv/bin/python benchmarks/part_reconstruction.py [--cache cache/prepared-128] [--n 500]
         [--part src/facedit/weights/mouth] [--face builtin] [--grid outputs/part_recon.png]
+        (the eyes: --part src/facedit/weights/eyes --out benchmarks/results_part_reconstruction_eyes.json)
         [--out benchmarks/results_part_reconstruction.json]
 
 The first N CelebA crops of the prepared test split (people never seen in training), the part's
