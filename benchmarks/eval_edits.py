@@ -41,6 +41,8 @@ def parse_args(argv):
     p.add_argument("--curve-photos", type=int, default=16)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split", default="test", choices=("test", "val"),
+                   help="CelebA split: test for the figures, val to choose a setting on")
     p.add_argument("--add-target", type=float, default=ADD_TARGET,
                    help="the judge's probability an addition aims for [default: %(default)s]")
     p.add_argument("--remove-target", type=float, default=REMOVE_TARGET,
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
     config = EvalConfig(edits=args.edits, methods=tuple(args.methods.split(",")),
-                        model=args.model, n=args.n, seed=args.seed,
+                        model=args.model, n=args.n, seed=args.seed, split=args.split,
                         curve_photos=args.curve_photos,
                         probe_data=str(args.probe_data) if args.probe_data else None,
                         add_target=args.add_target, remove_target=args.remove_target)
