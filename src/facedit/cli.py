@@ -456,7 +456,7 @@ def smile_cmd(photo, strength, preset, blend, out, model, all_faces, frames, gif
 @click.argument("photo", type=click.Path(path_type=Path))
 @click.option("--add/--remove", "add", default=True, help="Add or remove eyeglasses.")
 @click.option("--tint", type=click.FloatRange(0.0, 1.0), default=None,
-              help="Added lenses: 0 clear ... 1 dark (sunglasses) [default: 0.6, tinted].")
+              help="Added lenses: 0 clear ... 1 dark (sunglasses) [default: 0.45, tinted].")
 @_preset_options
 @_edit_options
 def glasses_cmd(photo, add, tint, preset, blend, out, model, all_faces, frames, gif, grid,

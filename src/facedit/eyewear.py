@@ -33,9 +33,16 @@ FRAME_WIDTH = 0.08
 # to 1.08; lighter lenses or softer frames lost success (0.86-0.87), darker frames realism (1.45).
 # Session 10's decoder draws a darker band; on it (same 100 photos) frame gains 2.5 / 2.25 / 2.0 /
 # 1.75 give success 0.93 / 0.92 / 0.92 / 0.91, probe 0.85 / 0.81 / 0.84 / 0.80, realism 1.10 /
-# 1.06 / 0.99 / 0.91: 2.0, frames still clearly dark, no longer near-black.
-TINT = 0.6
-FRAME_GAIN = 2.0
+# 1.06 / 0.99 / 0.91: 2.0, frames still clearly dark, no longer near-black. Session 16 chose again
+# on 300 photos of the *val* split (`benchmarks/eyewear_sweep.py` ->
+# `benchmarks/results_eyewear_sweep.json`; the test split's figures stay unseen by the choice):
+# the calibration walks further when the glasses are drawn lighter, so success barely moves (0.987
+# at tint 0.6 / gain 2.0 down to 0.980 at 0.3 / 1.5), while realism improves (0.633 -> 0.564 at
+# 0.45 / 1.5 -> 0.551 at 0.3 / 1.5: real glasses wearers' eye band is lighter and softer than our
+# glasses drew it) and the independent probe falls (0.727 -> 0.687 -> 0.663); gain 1.0 loses
+# success (0.93-0.94). 0.45 / 1.5 takes most of the realism for less of the probe.
+TINT = 0.45
+FRAME_GAIN = 1.5
 # Edges no sharper than the photo's own: the lenses' outer edge (a linear ramp) and the frames'
 # softness (a Gaussian's sigma), in photo pixels, so in crop pixels times the crop's enlargement.
 EDGE = 1.6
