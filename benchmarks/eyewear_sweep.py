@@ -6,9 +6,9 @@ photos of the *val* split, so the test split's figures stay unseen by the choice
         [--settings 0.6:2.0,0.6:1.5] [--threads 2] [--probe-data cache/prepared-128]
         [--out benchmarks/results_eyewear_sweep.json] [--runs runs/eyewear_sweep]
 
-Per setting TINT:GAIN (lens tint, frame gain; `facedit.eyewear`): the judge's success, the independent probe's, the realism ratio
-(plain and matched) and the eye band's statistics against real glasses wearers' (mean lightness,
-gradient, Laplacian). Reports and grids of each run go to --runs (git-ignored: dataset faces).
+Per setting TINT:GAIN (`Editor.glasses_tint`, `Editor.glasses_frame_gain`): the judge's
+success, the independent probe's, the realism ratio (plain and matched) and the eye band's
+statistics against real glasses wearers' (mean lightness, gradient, Laplacian). Reports and grids of each run go to --runs (git-ignored: dataset faces).
 """
 from __future__ import annotations
 
@@ -31,7 +31,6 @@ def main() -> None:
     import cv2
     import torch
 
-    from facedit import eyewear
     from facedit.edit import Editor
     from facedit.eval.harness import EvalConfig, run_evaluation
 
@@ -40,28 +39,22 @@ def main() -> None:
     editor = Editor.load("builtin")
     config = EvalConfig(edits="eyeglasses+", methods=("facedit",), n=args.n, split="val",
                         curve_photos=0, probe_data=str(args.probe_data))
-    shipped_gain = eyewear.FRAME_GAIN
     rows = []
-    try:
-        for tint, gain in (map(float, pair.split(":")) for pair in args.settings.split(",")):
-            editor.glasses_tint = tint
-            eyewear.FRAME_GAIN = gain  # read by `eyewear_weight` at each call
-            run = args.runs / f"tint{tint}_gain{gain}"
-            report, _ = run_evaluation(args.data, run, config, grids_dir=run / "grids",
-                                       editor=editor)
-            r = report["results"]["eyeglasses_add"]["facedit"]
-            real = r["realism"]
-            rows.append({"tint": tint, "frame_gain": gain, "photos": r["photos"],
-                         "success": round(r["success_rate"], 4),
-                         "probe": round(r["probe"]["success_rate"], 4),
-                         "realism": round(real["ratio"], 4),
-                         "realism_matched": round(real["matched"]["ratio"], 4),
-                         "by_group": {k: round(v, 4) for k, v in real["ratio_by_group"].items()},
-                         "statistics": {k: real["statistics"][k] for k in
-                                        ("L mean", "gradient mean", "laplacian std")}})
-            print(json.dumps(rows[-1]))
-    finally:
-        eyewear.FRAME_GAIN = shipped_gain
+    for tint, gain in (map(float, pair.split(":")) for pair in args.settings.split(",")):
+        editor.glasses_tint, editor.glasses_frame_gain = tint, gain
+        run = args.runs / f"tint{tint}_gain{gain}"
+        report, _ = run_evaluation(args.data, run, config, grids_dir=run / "grids", editor=editor)
+        r = report["results"]["eyeglasses_add"]["facedit"]
+        real = r["realism"]
+        rows.append({"tint": tint, "frame_gain": gain, "photos": r["photos"],
+                     "success": round(r["success_rate"], 4),
+                     "probe": round(r["probe"]["success_rate"], 4),
+                     "realism": round(real["ratio"], 4),
+                     "realism_matched": round(real["matched"]["ratio"], 4),
+                     "by_group": {k: round(v, 4) for k, v in real["ratio_by_group"].items()},
+                     "statistics": {k: real["statistics"][k] for k in
+                                    ("L mean", "gradient mean", "laplacian std")}})
+        print(json.dumps(rows[-1]))
     args.out.write_text(json.dumps({
         "command": "python benchmarks/eyewear_sweep.py " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),

@@ -2,8 +2,10 @@
 
     .venv/bin/python benchmarks/part_reconstruction.py [--cache cache/prepared-128] [--n 500]
         [--part src/facedit/weights/mouth] [--face builtin] [--grid outputs/part_recon.png]
-        (the eyes: --part src/facedit/weights/eyes --out benchmarks/results_part_reconstruction_eyes.json)
         [--out benchmarks/results_part_reconstruction.json]
+
+--part takes any part model's folder (an eyes model: `facedit train model --part eyes --export
+FOLDER`); give it its own --out.
 
 The first N CelebA crops of the prepared test split (people never seen in training), the part's
 box of each: of the photo, of the face model's reconstruction of the whole crop, and of the part

@@ -32,12 +32,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("outputs/part_closeups.png"))
     args = parser.parse_args()
+    from facedit.attributes import resolve
     from facedit.draw import grid
     from facedit.edit import Editor
     from facedit.errors import FaceditError
     from facedit.eval.tasks import celeba_photos
     from facedit.io import load_image, save_image
-    from facedit.attributes import resolve
     from facedit.parts import load_part
 
     model = load_part(args.part)

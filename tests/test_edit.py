@@ -312,6 +312,14 @@ def test_glasses_tint_clears_or_darkens_the_lenses_and_bad_tints_are_refused(edi
         Editor(editor.model, editor.directions, detector=editor.detector, glasses_tint=2.0)
 
 
+def test_the_glasses_frame_gain_is_part_of_the_cached_weight(editor, face, monkeypatch):
+    weights = []
+    for gain in (1.0, 2.5):
+        monkeypatch.setattr(editor, "glasses_frame_gain", gain)
+        weights.append(editor.weight(face, ["eyeglasses"], steps={"eyeglasses": 2.0}).max())
+    assert weights[0] <= 1.0 + 1e-5 and weights[1] > 2.0  # not the first gain's cached weight
+
+
 def test_a_model_that_draws_frames_adds_glasses_in_the_whole_eye_band(editor, face, monkeypatch):
     monkeypatch.setattr(editor.model, "draws_frames", True)  # as a StyleGAN2 generator does
     np.testing.assert_array_equal(

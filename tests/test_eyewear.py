@@ -87,3 +87,10 @@ def test_tint_sets_the_lenses_and_leaves_the_frames(face):
     ys, xs = np.nonzero(frames)
     k = np.argmax(dark[ys, xs])  # the frames' darkest point is the same with either tint
     assert clear[ys[k], xs[k]] == pytest.approx(dark[ys[k], xs[k]], rel=0.05)
+
+
+def test_frame_gain_sets_the_frames_and_leaves_the_lenses(face):
+    light, heavy = (eyewear_weight(face, SIZE, frame_gain=g) for g in (1.0, 2.5))
+    eye = face.mesh[list(EYE_LEFT_RING), :2].mean(axis=0)
+    assert _at(light, eye) == pytest.approx(_at(heavy, eye), abs=1e-3)  # mid-lens: the tint
+    assert light.max() <= 1.0 + 1e-5 and heavy.max() > 2.2

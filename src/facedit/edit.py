@@ -31,7 +31,7 @@ from facedit.blend import (apply_residual, crossfade, limit_residual, region_wei
 from facedit.calibrate import SAME, walk
 from facedit.directions import DirectionSet
 from facedit.errors import ConfigError, check_image_array
-from facedit.eyewear import TINT, eyewear_weight
+from facedit.eyewear import FRAME_GAIN, TINT, eyewear_weight
 from facedit.morph import (close_mouth, displacement_field, morph_frame, mouth_closing,
                             warp_by_field)
 from facedit.parts import compose
@@ -112,6 +112,9 @@ class Editor:
         # The share of the residual's colour change every edit keeps; None: each attribute's own.
         self.chroma = chroma
         self.glasses_tint = glasses_tint
+        # How dark added eyeglasses' frames are, in shares of the model's residual (a setting
+        # `benchmarks/eyewear_sweep.py` chooses; `facedit.eyewear.FRAME_GAIN`).
+        self.glasses_frame_gain = FRAME_GAIN
 
     def with_glasses_tint(self, tint: float) -> "Editor":
         """A copy of this editor (sharing its model, directions and judge) whose added glasses
@@ -233,13 +236,13 @@ class Editor:
                    and not getattr(self.model, "draws_frames", False))
         regions = tuple(sorted({r for n in names if not (glasses and n == GLASSES)
                                 for r in self.attribute(n).regions}))
-        key = (regions, self.glasses_tint if glasses else None)
+        key = (regions, (self.glasses_tint, self.glasses_frame_gain) if glasses else None)
         if key not in face._cache:
             size = self.blend_size
             big = region_weight(face.aligned.face, regions, size, self.margin * size)
             if glasses:
                 big = np.maximum(big, eyewear_weight(face.aligned.face, size, face.aligned.scale,
-                                                     self.glasses_tint))
+                                                     self.glasses_tint, self.glasses_frame_gain))
             s = self.model.size
             face._cache[key] = (big, cv2.resize(big, (s, s), interpolation=cv2.INTER_AREA))
         return face._cache[key][1 if small else 0]

@@ -91,14 +91,15 @@ def eyewear_masks(face: Face, shape: tuple[int, int]) -> tuple[np.ndarray, np.nd
     return (glasses | frames).astype(np.float32), frames.astype(np.float32)
 
 
-def eyewear_weight(face: Face, size: int, scale: float = 1.0, tint: float = TINT) -> np.ndarray:
+def eyewear_weight(face: Face, size: int, scale: float = 1.0, tint: float = TINT,
+                   frame_gain: float = FRAME_GAIN) -> np.ndarray:
     """Where, and how much of, the model's residual an eyeglasses addition adds in a (size, size)
-    crop: `tint` on the lenses, up to `FRAME_GAIN` on the frames, 0 outside the pair of glasses.
+    crop: `tint` on the lenses, up to `frame_gain` on the frames, 0 outside the pair of glasses.
 
     scale: crop pixels per photo pixel (`AlignedFace.scale`): the edges soften with it.
     tint: 0 clear lenses ... 1 the model's whole darkening (sunglasses).
-    Returns (size, size) float32 in [0, FRAME_GAIN]."""
+    Returns (size, size) float32 in [0, max(tint, frame_gain)]."""
     glasses, frames = eyewear_masks(face, (size, size))
     edge = feather(glasses, max(1.0, EDGE * scale))
     frames = cv2.GaussianBlur(frames, (0, 0), max(0.5, FRAME_BLUR * scale))
-    return (edge * (tint + (FRAME_GAIN - tint) * frames)).astype(np.float32)
+    return (edge * (tint + (frame_gain - tint) * frames)).astype(np.float32)

@@ -90,7 +90,9 @@ class Part:
 # room on each side for a pair of glasses' lenses and the start of their arms (`facedit.eyewear`'s
 # lenses span about 0.27..0.73). A square, as part models are: at 128 px x 24..104, y 16..96, so it
 # also holds the nose's bridge and tip. It adds eyeglasses only: removal paints the frames out
-# first (`facedit.edit`), which the face model's residual then only relights.
+# first (`facedit.edit`), which the face model's residual then only relights. None is shipped: the
+# one trained in session 16 drew glasses the probe read more often but that were less real
+# (benchmarks/results_eyes_part.json); added glasses' look is set by `facedit.eyewear`'s mask.
 PARTS = {"mouth": Part("mouth", (0.25, 0.5, 0.75, 1.0), ("smiling",)),
          "eyes": Part("eyes", (0.1875, 0.125, 0.8125, 0.75), ("eyeglasses",))}
 
