@@ -51,6 +51,7 @@ def parse_args(argv):
                    default=PROBE_DATA if PROBE_DATA.is_dir() else None,
                    help="prepared set for the independent probe judge [default: "
                         f"{PROBE_DATA} if it exists, else none]")
+    p.add_argument("--no-probe", action="store_true", help="skip the independent probe")
     return p.parse_args(argv)
 
 
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> dict:
     config = EvalConfig(edits=args.edits, methods=tuple(args.methods.split(",")),
                         model=args.model, n=args.n, seed=args.seed, split=args.split,
                         curve_photos=args.curve_photos,
-                        probe_data=str(args.probe_data) if args.probe_data else None,
+                        probe_data=None if args.no_probe or not args.probe_data else str(args.probe_data),
                         add_target=args.add_target, remove_target=args.remove_target)
     report, written = run_evaluation(args.data, args.out, config, grids_dir=args.grids)
     print(markdown_table(report))

@@ -55,6 +55,7 @@ def _open_mouth(size=128):
     away = grid[(np.abs(grid[:, 0] - 64) > 34) | (np.abs(grid[:, 1] - 70) > 22)]
     points = away[np.arange(478) % len(away)]  # every other point away from the mouth
     points[78], points[308] = (40, 70), (88, 70)  # the inner corners
+    points[61], points[291] = (37, 70), (91, 70)  # the outer corners
     xs = np.linspace(44, 84, len(UPPER_LIP_INNER))
     for rows, y in ((UPPER_LIP_OUTER, 58), (UPPER_LIP_INNER, 64), (LOWER_LIP_INNER, 76),
                     (LOWER_LIP_OUTER, 82)):
@@ -68,15 +69,19 @@ def _open_mouth(size=128):
 
 def test_mouth_closing_brings_the_lips_together_and_moves_nothing_else():
     from facedit.faces import LOWER_LIP_INNER, UPPER_LIP_INNER
-    from facedit.morph import LIPS_MEET, mouth_closing
+    from facedit.morph import LIPS_MEET, UPPER_SHARE, mouth_closing
 
     _, points = _open_mouth()
     shift = mouth_closing(points)
     moved = points + shift
     gap = moved[list(LOWER_LIP_INNER), 1] - moved[list(UPPER_LIP_INNER), 1]
-    np.testing.assert_allclose(gap, 12 * (1 - 2 * LIPS_MEET), atol=1e-4)
+    np.testing.assert_allclose(gap, 12 * (1 - LIPS_MEET), atol=1e-4)
+    # The jaw does most of the closing: the lower lip moves further than the upper.
+    np.testing.assert_allclose(shift[list(UPPER_LIP_INNER), 1], 12 * LIPS_MEET * UPPER_SHARE,
+                               atol=1e-4)
+    assert UPPER_SHARE < 0.5
     lips = np.abs(shift).sum(1) > 0
-    assert lips.sum() == 36 and not shift[~lips].any()
+    assert lips.sum() == 40 and not shift[~lips].any()  # four rings of 9, four corners
 
 
 def test_close_mouth_covers_the_teeth_with_lip():
@@ -97,7 +102,7 @@ def test_close_mouth_covers_the_teeth_with_lip():
 
 def test_mouth_closing_brings_a_smiles_upturned_corners_down():
     from facedit.faces import LOWER_LIP_INNER, UPPER_LIP_INNER
-    from facedit.morph import FLATTEN, MOUTH_CORNERS, mouth_closing
+    from facedit.morph import FLATTEN, LIPS_MEET, MOUTH_CORNERS, UPPER_SHARE, mouth_closing
 
     _, points = _open_mouth()
     curve = (np.linspace(-1, 1, len(UPPER_LIP_INNER)) ** 2) * 6  # the ends 6 px above the middle
@@ -110,8 +115,11 @@ def test_mouth_closing_brings_a_smiles_upturned_corners_down():
     lift = meet[len(meet) // 2] - meet  # how far each column's meeting point sits above the middle
     np.testing.assert_allclose(lift, (1 - FLATTEN) * curve, atol=1e-4)
     assert lift[0] <= 0.6 * curve[0], "the closed lips' line is flatter than the smile's"
-    for inner, outer in MOUTH_CORNERS:
-        assert moved[inner, 1] - points[inner, 1] == pytest.approx(FLATTEN * 6, abs=1e-4)
+    middle = points[13, 1] + UPPER_SHARE * LIPS_MEET * (points[14, 1] - points[13, 1])
+    for inner, outer in MOUTH_CORNERS:  # the corners come down towards the middle's line
+        assert moved[inner, 1] - points[inner, 1] == pytest.approx(
+            FLATTEN * (middle - points[inner, 1]), abs=1e-4)
+        assert moved[inner, 1] > points[inner, 1]
 
 
 def test_closed_lips_meet_in_a_soft_shadow_and_no_teeth_leak_into_them():
@@ -121,8 +129,10 @@ def test_closed_lips_meet_in_a_soft_shadow_and_no_teeth_leak_into_them():
     shift = mouth_closing(points)
     field = displacement_field(points, points + shift, image.shape[0])
     closed = close_mouth(image, points, field, shift).astype(float)
-    meet = closed[69:72, 52:76].mean()
-    lips = closed[[65, 66, 73, 74], 52:76].mean()
+    moved = points + shift
+    line = int(round(float((moved[13, 1] + moved[14, 1]) / 2)))  # where the middle column meets
+    meet = closed[line - 1:line + 2, 52:76].mean()
+    lips = closed[[line - 4, line - 3, line + 3, line + 4], 52:76].mean()
     assert meet < 0.9 * lips, "where the lips meet is darker than the lips"
     # Nothing of the white teeth shows anywhere around the closed mouth.
     assert closed[56:86, 44:85, 1].max() < 200
@@ -194,3 +204,86 @@ def test_mirror_morph_gives_each_half_of_the_background_to_one_crop():
     assert float(early[edge].mean()) > 100 and float(early[other_edge].mean()) > 199
     assert np.array_equal(morph_frame(a, pts, b, pts, 0.0, mirror=True), a)
     assert np.array_equal(morph_frame(a, pts, b, pts, 1.0, mirror=True), b)
+
+
+def _loose_mouth():
+    """`_open_mouth` with the inner-lip landmarks fitted loosely, 3 px inside the opening (as
+    the face mesh fits a wide smile): the teeth show above and below them."""
+    from facedit.faces import LOWER_LIP_INNER, UPPER_LIP_INNER
+
+    image, points = _open_mouth()
+    points[list(UPPER_LIP_INNER), 1] += 3
+    points[list(LOWER_LIP_INNER), 1] -= 3
+    return image, points
+
+
+def test_teeth_mask_finds_the_teeth_outside_a_loose_inner_lip_ring():
+    from facedit.morph import teeth_mask
+
+    image, points = _loose_mouth()
+    teeth = teeth_mask(image, points)
+    white = np.zeros(teeth.shape, bool)
+    white[64:76, 44:85] = True
+    assert teeth[white].mean() > 0.95, "the teeth above and below the ring are found"
+    assert not teeth[:, :39].any() and not teeth[:, 90:].any(), "not past the inner corners"
+    assert not teeth[:58].any() and not teeth[83:].any()
+    assert teeth[58:64, 46:84].mean() < 0.05 and teeth[76:82, 46:84].mean() < 0.05, \
+        "red lips are not teeth"
+
+
+def test_fit_inner_lips_moves_the_inner_edges_out_to_the_teeth_and_no_further():
+    from facedit.faces import LOWER_LIP_INNER, LOWER_LIP_OUTER, UPPER_LIP_INNER, UPPER_LIP_OUTER
+    from facedit.morph import fit_inner_lips, teeth_mask
+
+    image, points = _loose_mouth()
+    fitted = fit_inner_lips(points, teeth_mask(image, points))
+    np.testing.assert_allclose(fitted[list(UPPER_LIP_INNER), 1], 64, atol=1)
+    np.testing.assert_allclose(fitted[list(LOWER_LIP_INNER), 1], 76, atol=1)
+    assert (fitted[list(UPPER_LIP_INNER), 1] > points[list(UPPER_LIP_OUTER), 1]).all()
+    assert (fitted[list(LOWER_LIP_INNER), 1] < points[list(LOWER_LIP_OUTER), 1]).all()
+    untouched = np.ones(len(points), bool)
+    untouched[list(UPPER_LIP_INNER) + list(LOWER_LIP_INNER)] = False
+    assert np.array_equal(fitted[untouched], points[untouched])
+    # A closed mouth (no teeth) keeps its landmarks.
+    none = np.zeros(image.shape[:2], bool)
+    assert np.array_equal(fit_inner_lips(points, none), points)
+
+
+def test_mouth_closing_carries_the_mesh_points_between_the_lip_rings():
+    from facedit.faces import LOWER_LIP_INNER, UPPER_LIP_INNER
+    from facedit.morph import mouth_closing
+
+    _, points = _open_mouth()
+    upper_point, lower_point = 62, 96  # two mesh points not on the four rings
+    points[upper_point], points[lower_point] = (64, 61), (64, 79)  # on the upper / lower lip
+    shift = mouth_closing(points)
+    # Half way between the middle column's inner (13, 14) and outer (0, 17) edges.
+    np.testing.assert_allclose(shift[upper_point], (shift[13] + shift[0]) / 2, atol=1e-4)
+    np.testing.assert_allclose(shift[lower_point], (shift[14] + shift[17]) / 2, atol=1e-4)
+    assert shift[upper_point, 1] > 0 > shift[lower_point, 1]
+    assert upper_point not in UPPER_LIP_INNER and lower_point not in LOWER_LIP_INNER
+
+
+def test_closing_field_stays_sharp_where_the_lips_meet():
+    from facedit.morph import closing_field, mouth_closing
+
+    _, points = _open_mouth()
+    shift = mouth_closing(points)
+    field = closing_field(points, shift, 128)
+    moved = points + shift
+    line = float((moved[13, 1] + moved[14, 1]) / 2)
+    above, below = int(np.floor(line)) - 1, int(np.ceil(line)) + 1
+    # Two pixels apart, one reads the upper lip (up), the other the lower lip (down).
+    assert field[above, 64, 1] < -0.8 * shift[13, 1]
+    assert field[below, 64, 1] > 0.8 * -shift[14, 1]
+
+
+def test_close_mouth_covers_teeth_that_show_outside_a_loose_inner_ring():
+    from facedit.morph import close_mouth, closing_field, fit_inner_lips, mouth_closing, teeth_mask
+
+    image, loose = _loose_mouth()
+    teeth = teeth_mask(image, loose)
+    points = fit_inner_lips(loose, teeth)
+    shift = mouth_closing(points)
+    closed = close_mouth(image, points, closing_field(points, shift, 128), shift, teeth=teeth)
+    assert closed[56:86, 44:85, 1].max() < 200, "no white teeth left"

@@ -32,8 +32,8 @@ from facedit.calibrate import SAME, walk
 from facedit.directions import DirectionSet
 from facedit.errors import ConfigError, check_image_array
 from facedit.eyewear import FRAME_GAIN, TINT, eyewear_weight
-from facedit.morph import (close_mouth, displacement_field, morph_frame, mouth_closing,
-                            warp_by_field)
+from facedit.morph import (close_mouth, closing_field, displacement_field, fit_inner_lips,
+                           morph_frame, mouth_closing, teeth_mask, warp_by_field)
 from facedit.parts import compose
 from facedit.paths import user_directions
 
@@ -527,31 +527,34 @@ class Editor:
     def _close_mouth(self, face: EncodedFace, crop: np.ndarray, removal: float) -> np.ndarray:
         """`crop` (blend or model size) with the lips brought together over the teeth, faded in
         with the removal, and the smile's shape run `UNCURVE` backwards (the corners come down)."""
-        points, (closing, uncurve), (shift, uncurve_shift) = self._mouth_fields(face,
-                                                                                crop.shape[0])
+        points, teeth, (closing, uncurve), (shift, uncurve_shift) = self._mouth_fields(
+            face, crop.shape[0])
         amount, step = self._fade_in(removal, "smiling"), -UNCURVE * removal
         return close_mouth(crop, points, amount * closing + step * uncurve,
-                           amount * shift + step * uncurve_shift, fill=amount)
+                           amount * shift + step * uncurve_shift, fill=amount, teeth=teeth)
 
     def _mouth_fields(self, face: EncodedFace, size: int):
-        """(landmarks, (closing field, uncurve field), (their landmark shifts)) at `size`, for
-        `_close_mouth`: computed once per face at blend size, resized once for the model size."""
+        """(landmarks with the lips' inner edges fitted to the teeth, teeth mask, (closing field,
+        uncurve field), (their landmark shifts)) at `size`, for `_close_mouth`: computed once
+        per face at blend size, resized once for the model size."""
         key = ("mouth_closing", size)
         if key in face._cache:
             return face._cache[key]
         if size == self.blend_size:
-            points = face.aligned.face.mesh[:, :2]
+            teeth = teeth_mask(face.aligned.crop, face.aligned.face.mesh[:, :2])
+            points = fit_inner_lips(face.aligned.face.mesh[:, :2], teeth)
             shift = mouth_closing(points)
             inside = self.weight(face, ["smiling"])[..., None]  # nothing moves outside it
-            closing = displacement_field(points, points + shift, size) * inside
+            closing = closing_field(points, shift, size) * inside
             uncurve, uncurve_shift = np.zeros_like(closing), np.zeros_like(shift)
             if "smiling" in self.directions.shapes:
                 uncurve, uncurve_shift = self._unit_shape(face, "smiling")
-            face._cache[key] = (points, (closing, uncurve), (shift, uncurve_shift))
+            face._cache[key] = (points, teeth, (closing, uncurve), (shift, uncurve_shift))
         else:
-            points, fields, shifts = self._mouth_fields(face, self.blend_size)
+            points, teeth, fields, shifts = self._mouth_fields(face, self.blend_size)
             scale = size / self.blend_size
-            face._cache[key] = (points * scale, tuple(
+            small_teeth = cv2.resize(np.float32(teeth), (size, size), interpolation=cv2.INTER_AREA)
+            face._cache[key] = (points * scale, small_teeth, tuple(
                 cv2.resize(f, (size, size), interpolation=cv2.INTER_LINEAR) * scale
                 for f in fields), tuple(s * scale for s in shifts))
         return face._cache[key]

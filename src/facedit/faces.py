@@ -31,6 +31,7 @@ LOWER_LIP_INNER = (95, 88, 178, 87, 14, 317, 402, 318, 324)
 UPPER_LIP_OUTER = (185, 40, 39, 37, 0, 267, 269, 270, 409)
 LOWER_LIP_OUTER = (146, 91, 181, 84, 17, 314, 405, 321, 375)
 INNER_MOUTH_RING = (78,) + UPPER_LIP_INNER + (308,) + LOWER_LIP_INNER[::-1]
+OUTER_MOUTH_RING = (MOUTH_LEFT,) + UPPER_LIP_OUTER + (MOUTH_RIGHT,) + LOWER_LIP_OUTER[::-1]
 
 # The 68-point layout of dlib / iBUG 300-W, each point taken from the nearest mesh vertex:
 # jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, outer lips 48-59, inner lips 60-67.

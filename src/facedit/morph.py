@@ -4,8 +4,9 @@ the dense landmarks), which keep the photos' own sharpness:
 * `morph_frame` - between two crops: the in-between face takes the in-between shape and the
   mixed appearance, each pixel favouring the crop that saw it less foreshortened; into a crop's
   own mirror image, outside the face each crop keeps one half of the frame; both ends exact;
-* `close_mouth` - one crop's lips brought together over its teeth (`mouth_closing`), what was
-  teeth filled from the lips, and a soft shadow where the lips meet.
+* `close_mouth` - one crop's lips brought together over its teeth (`mouth_closing`, from the
+  teeth's edges that `teeth_mask` finds by colour: `fit_inner_lips`), what was teeth filled from
+  the lips, and a soft shadow where the lips meet.
 
 Pure array functions."""
 from __future__ import annotations
@@ -21,13 +22,19 @@ from threadpoolctl import ThreadpoolController
 
 from facedit.blend import apply_residual
 from facedit.errors import ShapeError
-from facedit.faces import (INNER_MOUTH_RING, LOWER_LIP_INNER, LOWER_LIP_OUTER, UPPER_LIP_INNER,
-                           UPPER_LIP_OUTER)
+from facedit.faces import (INNER_MOUTH_RING, LOWER_LIP_INNER, LOWER_LIP_OUTER, OUTER_MOUTH_RING,
+                           UPPER_LIP_INNER, UPPER_LIP_OUTER)
 
 # A morph frame favours, pixel by pixel, the crop that saw a region less foreshortened, by its
 # source area to this power (`morph_frame`).
 DETAIL_POWER = 4.0
-LIPS_MEET = 0.47  # each lip moves this share of the gap between them: they meet, 6% apart
+LIPS_MEET = 0.94  # the lips close this share of the gap between them: they meet, 6% apart
+# The upper lip's part of that closing; the lower lip (the jaw) does the rest. Equal parts
+# stretched the short skin between a wide smile's upper lip and the nose into streaks.
+UPPER_SHARE = 0.35
+# The lips' outer edges move this share of their inner edges' closing: a smile stretches the
+# lips thin, and closed they fill out again.
+OUTER_FOLLOW = 0.6
 # The share of the lips' curve (corners above the middle: a smile's) that closing takes out.
 # 300 held-out smiles removed, 0 / 0.35 / 0.5 / 0.6: judge 0.91 / 0.92 / 0.93 / 0.95, probe 0.78 /
 # 0.81 / 0.83 / 0.84, realism 0.75 / 0.71 / 0.69 / 0.68; by eye 0.6 leaves the smile's dark
@@ -46,7 +53,7 @@ def _anchors(size: int, per_side: int = 8) -> np.ndarray:
 
 
 def displacement_field(points: np.ndarray, target: np.ndarray, size: int,
-                       smooth_outside: bool = False) -> np.ndarray:
+                       smooth_outside: bool = False, step: int = 4) -> np.ndarray:
     """The backward field of the warp that moves `points` (N, 2) to `target` (N, 2) in an
     (size, size) image: for each output pixel, the offset (dx, dy) to read the input at.
     Linear over the triangulation of the target shape, zero on the crop border. (S, S, 2).
@@ -56,8 +63,11 @@ def displacement_field(points: np.ndarray, target: np.ndarray, size: int,
     of the whole face (a turned face morphed into its mirror) stretches those long, thin
     triangles into streaks radiating through the hair and background; `smooth_outside` gives
     the smoothest continuation there instead (`_harmonic_fill`): the field fades out evenly
-    between the face and the border."""
-    grid = max(16, size // 4)  # evaluate coarsely, then upsample: smooth and fast
+    between the face and the border.
+
+    The field is evaluated every `step` pixels and upsampled (smooth and fast); a fold where
+    landmarks meet (closed lips) is smeared over a cell, so such a warp asks for `step` 1."""
+    grid = max(16, size // step)
     ys, xs = np.mgrid[0:grid, 0:grid] * ((size - 1) / (grid - 1))
     if smooth_outside:
         src, dst, fill = points.astype(np.float64), target.astype(np.float64), np.nan
@@ -138,32 +148,162 @@ def _pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def mouth_closing(points: np.ndarray) -> np.ndarray:
-    """The landmark displacement (N, 2) that closes an open mouth: each column of the upper lip
-    (inner and outer edge together, so the lip keeps its thickness) moves down, and the lower lip
-    up, by `LIPS_MEET` of the gap between the inner edges; and the lips and their corners move
+    """The landmark displacement (N, 2) that closes an open mouth: the lips close `LIPS_MEET` of
+    the gap between their inner edges, column by column, the upper lip's inner edge moving down
+    `UPPER_SHARE` of that, the lower lip's up the rest, and their outer edges `OUTER_FOLLOW` of
+    their inner edges' moves (closed lips fill out); and the lips and their corners move
     vertically by `FLATTEN` of their meeting line's height over its middle, so a smile's
-    upturned corners come down. Every other point stays.
+    upturned corners come down. The mesh's other points on the lips (rings between the inner
+    and outer edges) move with their lip's column (`_carry_lips`), so the lips move whole
+    instead of tearing along those rings. Every other point stays.
 
     Args:
         points: (N, 2) face mesh landmarks (x, y) in crop pixels.
     """
     shift = np.zeros_like(points, dtype=np.float32)
     gap = points[list(LOWER_LIP_INNER)] - points[list(UPPER_LIP_INNER)]
-    for rows, sign in ((UPPER_LIP_INNER, 1), (UPPER_LIP_OUTER, 1), (LOWER_LIP_INNER, -1),
-                       (LOWER_LIP_OUTER, -1)):
-        shift[list(rows)] = sign * LIPS_MEET * gap
+    up, down = UPPER_SHARE, UPPER_SHARE - 1
+    for rows, share in ((UPPER_LIP_INNER, up), (UPPER_LIP_OUTER, OUTER_FOLLOW * up),
+                        (LOWER_LIP_INNER, down), (LOWER_LIP_OUTER, OUTER_FOLLOW * down)):
+        shift[list(rows)] = share * LIPS_MEET * gap
     # Where the lips will meet, per column and at the corners, against the middle column.
-    meet = (points[list(UPPER_LIP_INNER), 1] + points[list(LOWER_LIP_INNER), 1]) / 2
+    meet = points[list(UPPER_LIP_INNER), 1] + UPPER_SHARE * LIPS_MEET * gap[:, 1]
     middle = meet[len(meet) // 2]
     for rows in (UPPER_LIP_INNER, UPPER_LIP_OUTER, LOWER_LIP_INNER, LOWER_LIP_OUTER):
         shift[list(rows), 1] -= FLATTEN * (meet - middle)
     for inner, outer in MOUTH_CORNERS:
         shift[[inner, outer], 1] -= FLATTEN * (points[inner, 1] - middle)
-    return shift
+    return _carry_lips(points, shift)
+
+
+def _carry_lips(points: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """`shift` with every other mesh point inside the lips' outer ring moved like the lip it is
+    on (above the line where the lips meet, the upper lip): as its inner and outer edges at the
+    point's x, mixed by where the point lies between them."""
+    listed = set(OUTER_MOUTH_RING) | set(INNER_MOUTH_RING)
+    ring = np.asarray(points[list(OUTER_MOUTH_RING)], np.float32)
+
+    def at(rows, x, values):  # a lip edge's value at x, interpolated between its columns
+        xs = points[list(rows), 0]
+        order = np.argsort(xs)
+        return np.interp(x, xs[order], values[list(rows)][order])
+
+    out = shift.copy()
+    for i in range(len(points)):
+        x, y = float(points[i, 0]), float(points[i, 1])
+        if i in listed or cv2.pointPolygonTest(ring, (x, y), False) < 0:
+            continue
+        top, bottom = at(UPPER_LIP_INNER, x, points[:, 1]), at(LOWER_LIP_INNER, x, points[:, 1])
+        inner, outer = ((UPPER_LIP_INNER, UPPER_LIP_OUTER) if y < (top + bottom) / 2
+                        else (LOWER_LIP_INNER, LOWER_LIP_OUTER))
+        y_in, y_out = at(inner, x, points[:, 1]), at(outer, x, points[:, 1])
+        t = float(np.clip((y - y_out) / (y_in - y_out), 0, 1)) if abs(y_in - y_out) > 1e-6 else 1.0
+        for axis in (0, 1):
+            edge_in, edge_out = at(inner, x, shift[:, axis]), at(outer, x, shift[:, axis])
+            out[i, axis] = edge_out + t * (edge_in - edge_out)
+    return out
+
+
+# The closing field is smoothed on each side of the closed lips' line, this wide (Gaussian sigma,
+# a fraction of the crop's side: 2 px at 256): a landmark warp evaluated pixel by pixel bends
+# along its triangles' edges (a lip moved far from a fixed nose draws a V), one evaluated on a
+# coarse grid smears the fold where the lips meet, so teeth leak into them.
+CLOSING_SMOOTH = 2 / 256
+
+
+def closing_field(points: np.ndarray, shift: np.ndarray, size: int) -> np.ndarray:
+    """The backward field (S, S, 2) of the warp that moves `points` by `shift` (`mouth_closing`):
+    evaluated at every pixel, then smoothed on each side of the line where the moved lips meet
+    (`CLOSING_SMOOTH`), so it stays sharp along that line and smooth everywhere else."""
+    field = displacement_field(points, points + shift, size, step=1)
+    moved = points + shift
+    (left, _), (right, _) = MOUTH_CORNERS
+    meet = (moved[list(UPPER_LIP_INNER)] + moved[list(LOWER_LIP_INNER)]) / 2
+    line = np.concatenate([[[0.0, moved[left, 1]]], moved[[left]], meet, moved[[right]],
+                           [[size - 1.0, moved[right, 1]]]])
+    below = np.zeros((size, size), np.float32)
+    cv2.fillPoly(below, [np.rint(np.concatenate([line, [[size - 1.0, size - 1.0],
+                                                        [0.0, size - 1.0]]])).astype(np.int32)],
+                 1.0)
+    sigma = max(0.5, CLOSING_SMOOTH * size)
+    out = np.zeros_like(field)
+    for side in (below, 1.0 - below):
+        weight = cv2.GaussianBlur(side, (0, 0), sigma)
+        smooth = cv2.GaussianBlur(field * side[..., None], (0, 0), sigma)
+        out += side[..., None] * smooth / np.maximum(weight, 1e-6)[..., None]
+    return out
+
+
+# Teeth are told from lips by colour (`teeth_mask`): less red than the lips' reddest tenth by at
+# least this share of the mouth's spread of redness (and by at least TEETH_MIN_RED Lab units),
+# and lighter than the lips' median; the lips' outer ring is first shrunk by TEETH_INSET of the
+# crop's side, so the skin at the corners is never taken for teeth.
+TEETH_RED_SHARE = 0.5
+TEETH_MIN_RED = 4.0
+TEETH_INSET = 0.01
+
+
+def teeth_mask(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Where the open mouth of `crop` shows teeth: (S, S) bool.
+
+    MediaPipe's inner-lip ring fits a wide smile's opening loosely: the teeth often show well
+    outside it, down to the lower lip's outer edge. So the ring is grown by colour: inside the
+    lips' outer ring, the pixels less red than the lips and lighter than them (teeth, not the
+    dark inside of the mouth, which reads as the closed lips' shadow) that join the inner ring.
+
+    Args:
+        crop: (S, S, 3) uint8 RGB.
+        points: (N, 2) face mesh landmarks (x, y) in `crop` pixels.
+    """
+    size = crop.shape[0]
+    inner, outer = np.zeros((size, size), np.uint8), np.zeros((size, size), np.uint8)
+    cv2.fillPoly(inner, [np.rint(points[list(INNER_MOUTH_RING)]).astype(np.int32)], 1)
+    cv2.fillPoly(outer, [np.rint(points[list(OUTER_MOUTH_RING)]).astype(np.int32)], 1)
+    lips = (outer > 0) & (inner == 0)
+    if not lips.any():
+        return inner > 0
+    inset = max(1, round(TEETH_INSET * size))
+    outer = cv2.erode(outer, np.ones((2 * inset + 1, 2 * inset + 1), np.uint8))
+    lab = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB).astype(np.float32)
+    red, light = lab[..., 1], lab[..., 0]
+    mouth = red[outer > 0] if outer.any() else red[lips]
+    reddest, palest = np.percentile(mouth, 90), np.percentile(mouth, 10)
+    threshold = reddest - max(TEETH_MIN_RED, TEETH_RED_SHARE * (reddest - palest))
+    like_teeth = (outer > 0) & (red < threshold) & (light > np.median(light[lips]))
+    # Not past the inner corners: the skin where the lips' outer ring ends is pale too.
+    corners = points[[inner for inner, _ in MOUTH_CORNERS], 0]
+    like_teeth[:, :max(0, int(np.floor(corners.min())) - inset)] = False
+    like_teeth[:, int(np.ceil(corners.max())) + inset + 1:] = False
+    grown = (like_teeth | (inner > 0)).astype(np.uint8)
+    count, labels = cv2.connectedComponents(grown, connectivity=8)
+    joined = np.unique(labels[inner > 0])
+    return np.isin(labels, joined[joined > 0])
+
+
+def fit_inner_lips(points: np.ndarray, teeth: np.ndarray) -> np.ndarray:
+    """`points` (N, 2) with the lips' inner edges moved out to the teeth's edges (`teeth_mask`),
+    column by column: the upper lip's up to the teeth's top, the lower lip's down to their
+    bottom, never inwards and never past the lip's outer edge. `mouth_closing` then brings the
+    lips' real edges together, not the landmarks' loose fit inside the opening."""
+    out = np.array(points, dtype=np.float32, copy=True)
+    size = teeth.shape[1]
+    for inner_rows, outer_rows, upper in ((UPPER_LIP_INNER, UPPER_LIP_OUTER, True),
+                                          (LOWER_LIP_INNER, LOWER_LIP_OUTER, False)):
+        for i, o in zip(inner_rows, outer_rows):
+            x = int(np.clip(round(float(points[i, 0])), 0, size - 1))
+            ys = np.flatnonzero(teeth[:, max(0, x - 1):x + 2].any(axis=1))
+            if not ys.size:
+                continue
+            y, outer_y = float(points[i, 1]), float(points[o, 1])
+            if upper:  # up to the teeth's top, stopping a pixel below the outer edge
+                out[i, 1] = min(y, max(float(ys.min()), outer_y + 1))
+            else:
+                out[i, 1] = max(y, min(float(ys.max() + 1), outer_y - 1))
+    return out
 
 
 def close_mouth(crop: np.ndarray, points: np.ndarray, field: np.ndarray, shift: np.ndarray,
-                fill: float = 1.0) -> np.ndarray:
+                fill: float = 1.0, teeth: np.ndarray | None = None) -> np.ndarray:
     """`crop` warped by the backward `field` that moves its landmarks `points` by `shift`
     (`mouth_closing`, plus any other shape change), then whatever still shows teeth filled from
     the lips around it (`_teeth_gap`) with a soft shadow where they meet (`_lip_seam`), mixed in
@@ -176,6 +316,8 @@ def close_mouth(crop: np.ndarray, points: np.ndarray, field: np.ndarray, shift: 
         points, shift: (N, 2) landmarks and their displacement, in `crop` pixels.
         field: (S', S', 2) at any size (rescaled to the crop's).
         fill: 0..1, how much of the filled gap replaces the warped teeth.
+        teeth: (S', S') the open mouth's teeth (`teeth_mask`, any size) [default: inside the
+            inner-lip ring of `points`].
     Returns:
         (S, S, 3) uint8.
     """
@@ -190,7 +332,7 @@ def close_mouth(crop: np.ndarray, points: np.ndarray, field: np.ndarray, shift: 
     if x1 <= x0 or y1 <= y0:
         return warped
     box = warped[y0:y1, x0:x1]
-    filled = cv2.inpaint(box, _teeth_gap(points, field, ring, size)[y0:y1, x0:x1], 3,
+    filled = cv2.inpaint(box, _teeth_gap(points, field, ring, size, teeth)[y0:y1, x0:x1], 3,
                          cv2.INPAINT_TELEA)
     filled = _lip_seam(filled, points + shift - (x0, y0), size)
     if fill < 1:
@@ -202,7 +344,7 @@ def close_mouth(crop: np.ndarray, points: np.ndarray, field: np.ndarray, shift: 
 
 # The shadow where closed lips meet: how much it darkens the lips at its middle, and its
 # softness (Gaussian sigma) as a fraction of the crop side (1.5 px at 256, as soft as the photos).
-SEAM_DEPTH = 0.25
+SEAM_DEPTH = 0.45
 SEAM_SIGMA = 1.5 / 256
 
 
@@ -233,14 +375,18 @@ def _lip_seam(box: np.ndarray, moved: np.ndarray, size: int) -> np.ndarray:
 TEETH_READ = 0.2
 
 
-def _teeth_gap(points: np.ndarray, field: np.ndarray, ring: np.ndarray, size: int) -> np.ndarray:
+def _teeth_gap(points: np.ndarray, field: np.ndarray, ring: np.ndarray, size: int,
+               teeth: np.ndarray | None = None) -> np.ndarray:
     """Where the closed mouth (S, S) uint8 0/1 still shows teeth: the gap left between the moved
-    lips (`ring`), and every pixel the warp reads from the open mouth (the photo's inner-lip
-    ring): squeezed between lips 4 px cells apart (`displacement_field`), teeth leak into the
-    lips as light streaks. Grown by 1 px: the landmarks miss teeth at the lips' edge."""
-    teeth = np.zeros((size, size), np.float32)
-    cv2.fillPoly(teeth, [np.rint(points[list(INNER_MOUTH_RING)]).astype(np.int32)], 1.0)
-    gap = (warp_by_field(teeth, field) > TEETH_READ).astype(np.uint8)
+    lips (`ring`), and every pixel the warp reads from the open mouth (`teeth`, or the photo's
+    inner-lip ring): squeezed between lips 4 px cells apart (`displacement_field`), teeth leak
+    into the lips as light streaks. Grown by 1 px: the edges' pixels are part teeth."""
+    if teeth is None:
+        teeth = np.zeros((size, size), np.float32)
+        cv2.fillPoly(teeth, [np.rint(points[list(INNER_MOUTH_RING)]).astype(np.int32)], 1.0)
+    elif teeth.shape[0] != size:
+        teeth = cv2.resize(np.float32(teeth), (size, size), interpolation=cv2.INTER_AREA)
+    gap = (warp_by_field(np.float32(teeth), field) > TEETH_READ).astype(np.uint8)
     cv2.fillPoly(gap, [np.rint(ring).astype(np.int32)], 1)
     return cv2.dilate(gap, np.ones((3, 3), np.uint8))
 
