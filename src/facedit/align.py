@@ -166,14 +166,8 @@ def paste_back(photo: np.ndarray, aligned: AlignedFace, edited_crop: np.ndarray,
     x0, y0, x1, y1 = _footprint(aligned.inverse, aligned.size, photo.shape, pad=2)
     shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], dtype=np.float64)
     crop_to_roi = (shift @ np.vstack([aligned.inverse, [0, 0, 1]]))[:2]
-    roi_size = (x1 - x0, y1 - y0)
-    # Bicubic keeps the change as sharp as the crop; its wider kernel would reach one pixel past
-    # the changed crop pixels, so the change is cut to where a bilinear warp of them reaches.
-    change = cv2.warpAffine(delta, crop_to_roi, roi_size, flags=cv2.INTER_CUBIC,
+    change = cv2.warpAffine(delta, crop_to_roi, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    reach = cv2.warpAffine(np.any(delta != 0, axis=2).astype(np.float32), crop_to_roi, roi_size,
-                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    change[reach <= 0] = 0
     roi = out[y0:y1, x0:x1]
     touched = np.any(change != 0, axis=2)
     roi[touched] = np.clip(np.rint(roi[touched].astype(np.float32) + change[touched]), 0, 255)

@@ -134,7 +134,7 @@ def warp_by_field(image: np.ndarray, field: np.ndarray, amount: float = 1.0) -> 
             size / field.shape[0])
     yy, xx = _pixel_grid(size)
     a = np.float32(amount)
-    return cv2.remap(image, xx + a * field[..., 0], yy + a * field[..., 1], cv2.INTER_CUBIC,
+    return cv2.remap(image, xx + a * field[..., 0], yy + a * field[..., 1], cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REFLECT_101)
 
 
