@@ -287,3 +287,40 @@ def test_close_mouth_covers_teeth_that_show_outside_a_loose_inner_ring():
     shift = mouth_closing(points)
     closed = close_mouth(image, points, closing_field(points, shift, 128), shift, teeth=teeth)
     assert closed[56:86, 44:85, 1].max() < 200, "no white teeth left"
+
+
+def _closed_mouth(size=128):
+    """`_open_mouth` with the lips together (no teeth): the upper lip 58-70, the lower 70-82,
+    their inner edges on one line at y 70, the left half of each lip lit pale."""
+    from facedit.faces import LOWER_LIP_INNER, UPPER_LIP_INNER
+
+    image, points = _open_mouth(size)
+    points[list(UPPER_LIP_INNER), 1] = 70
+    points[list(LOWER_LIP_INNER), 1] = 70
+    image[58:82, 40:89] = (170, 60, 70)
+    image[58:82, 40:64] = (225, 185, 180)  # pale lips: lighter and less red than the rest
+    return image, points
+
+
+def test_a_closed_mouths_pale_lips_are_not_taken_for_teeth():
+    from facedit.morph import fit_inner_lips, mouth_opening, teeth_mask
+
+    image, points = _closed_mouth()
+    assert mouth_opening(points) == 0
+    teeth = teeth_mask(image, points)
+    assert teeth[58:69].sum() == 0 and teeth[72:82].sum() == 0, "only the closed ring's line"
+    np.testing.assert_allclose(fit_inner_lips(points, teeth), points, atol=1)  # the line's pixel
+    # The same lips around a real opening would be grown into (the colour test alone).
+    open_image, open_points = _loose_mouth()
+    assert teeth_mask(open_image, open_points)[64:67].any()
+
+
+def test_lips_closed_already_get_no_extra_shadow():
+    from facedit.morph import close_mouth, closing_field, mouth_closing
+
+    image, points = _closed_mouth()
+    shift = mouth_closing(points)
+    closed = close_mouth(image, points, closing_field(points, shift, 128), shift)
+    # The lips' line stays as light as the lips (no seam drawn on a mouth closed already).
+    line = closed[69:72, 66:86].astype(float).mean()
+    assert line > 0.95 * image[69:72, 66:86].astype(float).mean()

@@ -241,6 +241,14 @@ def closing_field(points: np.ndarray, shift: np.ndarray, size: int) -> np.ndarra
 TEETH_RED_SHARE = 0.5
 TEETH_MIN_RED = 4.0
 TEETH_INSET = 0.01
+# A mouth whose inner-lip ring opens less than this (mean gap, a fraction of the crop's side:
+# 2 px at 256) is closed: a closed-lip smile's lips, lit pale, would read as teeth by colour.
+MOUTH_OPEN = 0.008
+
+
+def mouth_opening(points: np.ndarray) -> float:
+    """The mean gap (pixels) between the lips' inner edges of the face mesh `points` (N, 2)."""
+    return float((points[list(LOWER_LIP_INNER), 1] - points[list(UPPER_LIP_INNER), 1]).mean())
 
 
 def teeth_mask(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -250,6 +258,7 @@ def teeth_mask(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
     outside it, down to the lower lip's outer edge. So the ring is grown by colour: inside the
     lips' outer ring, the pixels less red than the lips and lighter than them (teeth, not the
     dark inside of the mouth, which reads as the closed lips' shadow) that join the inner ring.
+    A mouth that is closed (its ring opens less than `MOUTH_OPEN`) shows none: only the ring.
 
     Args:
         crop: (S, S, 3) uint8 RGB.
@@ -260,7 +269,7 @@ def teeth_mask(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
     cv2.fillPoly(inner, [np.rint(points[list(INNER_MOUTH_RING)]).astype(np.int32)], 1)
     cv2.fillPoly(outer, [np.rint(points[list(OUTER_MOUTH_RING)]).astype(np.int32)], 1)
     lips = (outer > 0) & (inner == 0)
-    if not lips.any():
+    if not lips.any() or mouth_opening(points) < MOUTH_OPEN * size:
         return inner > 0
     inset = max(1, round(TEETH_INSET * size))
     outer = cv2.erode(outer, np.ones((2 * inset + 1, 2 * inset + 1), np.uint8))
@@ -334,7 +343,9 @@ def close_mouth(crop: np.ndarray, points: np.ndarray, field: np.ndarray, shift: 
     box = warped[y0:y1, x0:x1]
     filled = cv2.inpaint(box, _teeth_gap(points, field, ring, size, teeth)[y0:y1, x0:x1], 3,
                          cv2.INPAINT_TELEA)
-    filled = _lip_seam(filled, points + shift - (x0, y0), size)
+    # Lips that were closed already keep their own shadow: the seam grows with the opening.
+    opened = min(1.0, max(0.0, mouth_opening(points) / (SEAM_OPEN * size)))
+    filled = _lip_seam(filled, points + shift - (x0, y0), size, opened)
     if fill < 1:
         filled = apply_residual(box, filled.astype(np.float32) - box, fill)
     out = warped.copy()
@@ -346,14 +357,17 @@ def close_mouth(crop: np.ndarray, points: np.ndarray, field: np.ndarray, shift: 
 # softness (Gaussian sigma) as a fraction of the crop side (1.5 px at 256, as soft as the photos).
 SEAM_DEPTH = 0.45
 SEAM_SIGMA = 1.5 / 256
+# The opening (mean gap of the lips' inner edges, a fraction of the crop's side: 6 px at 256)
+# from which the seam is drawn at its full depth; a mouth closed already gets none.
+SEAM_OPEN = 0.025
 
 
-def _lip_seam(box: np.ndarray, moved: np.ndarray, size: int) -> np.ndarray:
+def _lip_seam(box: np.ndarray, moved: np.ndarray, size: int, depth: float = 1.0) -> np.ndarray:
     """`box` (uint8) with the line where the closed lips meet darkened: a filled gap is lip
     colour all through, which reads as one swollen lip; real closed lips show a soft shadow
     between them. The line is a cubic through the meeting points (the landmarks jitter by a
     pixel). `moved`: the closed mouth's landmarks (N, 2) in `box` pixels; `size`: the crop's
-    side, which sets the shadow's softness."""
+    side, which sets the shadow's softness; `depth`: 0..1 of `SEAM_DEPTH`."""
     upper = moved[list(UPPER_LIP_INNER)]
     lower = moved[list(LOWER_LIP_INNER)]
     (left_corner, _), (right_corner, _) = MOUTH_CORNERS
@@ -367,7 +381,7 @@ def _lip_seam(box: np.ndarray, moved: np.ndarray, size: int) -> np.ndarray:
     cv2.polylines(shadow, [np.rint(line * 16).astype(np.int32)], False, 1.0, 1, cv2.LINE_AA,
                   shift=4)
     shadow = cv2.GaussianBlur(shadow, (0, 0), max(0.5, SEAM_SIGMA * size))
-    dark = 1.0 - SEAM_DEPTH * shadow / max(float(shadow.max()), 1e-6)
+    dark = 1.0 - depth * SEAM_DEPTH * shadow / max(float(shadow.max()), 1e-6)
     return np.clip(np.rint(box * dark[..., None]), 0, 255).astype(np.uint8)
 
 
