@@ -18,10 +18,10 @@ from facedit.data.sources import CELEBA_ATTRIBUTES
 from facedit.directions import DirectionSet
 from facedit.edit import Editor
 from facedit.errors import ConfigError
-from facedit.faces import INNER_MOUTH_RING
 from facedit.io import load_image, save_image
 from facedit.models.backend import TorchVAEBackend
 from facedit.models.vae import FaceVAE, VAEConfig
+from facedit.morph import teeth_mask
 from facedit.paths import user_directions
 
 NAMES = ("smiling", "eyeglasses", "young", "male", "age")
@@ -213,12 +213,10 @@ def test_shape_field_grows_with_the_step(editor, face):
 
 
 def _teeth(crop: np.ndarray, face) -> int:
-    """Pixels brighter than the lips and skin (luma > 205) inside the open mouth's inner lip ring
-    of `face`: the astronaut's teeth."""
-    ring = np.zeros(crop.shape[:2], np.uint8)
-    points = face.aligned.face.mesh[list(INNER_MOUTH_RING), :2]
-    cv2.fillPoly(ring, [np.rint(points).astype(np.int32)], 1)
-    return int(((crop @ LUMA > 205) & (ring > 0)).sum())
+    """Pixels brighter than the lips and skin (luma > 205) where the unedited crop of `face`
+    shows teeth (`teeth_mask`: her inner-lip ring grown by colour): the astronaut's teeth."""
+    mouth = teeth_mask(face.aligned.crop, face.aligned.face.mesh[:, :2])
+    return int(((crop @ LUMA > 205) & mouth).sum())
 
 
 def test_smile_removal_closes_the_lips_over_the_teeth(editor, face, astronaut):
@@ -227,7 +225,11 @@ def test_smile_removal_closes_the_lips_over_the_teeth(editor, face, astronaut):
     steps = [-0.3, -1.0, -3.0]
     crops = [editor.edit(astronaut, {"smiling": s}, raw=True, faces=[face]).crops[0] for s in steps]
     left = [_teeth(c, face) for c in crops]
-    assert teeth > left[0] > left[1] >= left[2] and left[2] <= 0.15 * teeth, (teeth, left)
+    assert teeth > left[0] >= left[1] >= left[2] and left[2] <= 0.15 * teeth, (teeth, left)
+    # The mouth darkens step by step as the lips close over the teeth and fade in.
+    mouth = teeth_mask(face.aligned.crop, face.aligned.face.mesh[:, :2])
+    light = [float((c @ LUMA)[mouth].mean()) for c in [face.aligned.crop] + crops]
+    assert light[0] > light[1] > light[2] > light[3], light
 
 
 def test_smile_removal_never_lightens_a_pixel_past_the_models_face(editor, face):
