@@ -291,14 +291,15 @@ def test_close_mouth_covers_teeth_that_show_outside_a_loose_inner_ring():
 
 def _closed_mouth(size=128):
     """`_open_mouth` with the lips together (no teeth): the upper lip 58-70, the lower 70-82,
-    their inner edges on one line at y 70, the left half of each lip lit pale."""
+    their inner edges on one line at y 70, the left of each lip lit pale (lighter and less
+    red than the other half, still darker than the skin)."""
     from facedit.faces import LOWER_LIP_INNER, UPPER_LIP_INNER
 
     image, points = _open_mouth(size)
     points[list(UPPER_LIP_INNER), 1] = 70
     points[list(LOWER_LIP_INNER), 1] = 70
     image[58:82, 40:89] = (170, 60, 70)
-    image[58:82, 40:64] = (225, 185, 180)  # pale lips: lighter and less red than the rest
+    image[58:82, 40:60] = (190, 140, 135)  # pale lips, the lesser part
     return image, points
 
 
@@ -310,9 +311,11 @@ def test_a_closed_mouths_pale_lips_are_not_taken_for_teeth():
     teeth = teeth_mask(image, points)
     assert teeth[58:69].sum() == 0 and teeth[72:82].sum() == 0, "only the closed ring's line"
     np.testing.assert_allclose(fit_inner_lips(points, teeth), points, atol=1)  # the line's pixel
-    # The same lips around a real opening would be grown into (the colour test alone).
-    open_image, open_points = _loose_mouth()
-    assert teeth_mask(open_image, open_points)[64:67].any()
+    # Teeth lighter than the skin are found even where the mesh closed the ring over them (it
+    # does on some small, blurry open smiles).
+    image[64:76, 44:85] = 250
+    teeth = teeth_mask(image, points)
+    assert teeth[65:75, 46:83].mean() > 0.95
 
 
 def test_lips_closed_already_get_no_extra_shadow():

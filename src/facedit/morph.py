@@ -242,8 +242,12 @@ TEETH_RED_SHARE = 0.5
 TEETH_MIN_RED = 4.0
 TEETH_INSET = 0.01
 # A mouth whose inner-lip ring opens less than this (mean gap, a fraction of the crop's side:
-# 2 px at 256) is closed: a closed-lip smile's lips, lit pale, would read as teeth by colour.
+# 2 px at 256) reads as closed: a closed-lip smile's lips, lit pale, would pass the colour test,
+# so there teeth must also be lighter than the skin round the mouth (its TEETH_SKIN percentile:
+# the mesh closes the ring on some small, blurry open smiles, whose teeth are the lightest
+# thing there).
 MOUTH_OPEN = 0.008
+TEETH_SKIN = 90
 
 
 def mouth_opening(points: np.ndarray) -> float:
@@ -258,7 +262,7 @@ def teeth_mask(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
     outside it, down to the lower lip's outer edge. So the ring is grown by colour: inside the
     lips' outer ring, the pixels less red than the lips and lighter than them (teeth, not the
     dark inside of the mouth, which reads as the closed lips' shadow) that join the inner ring.
-    A mouth that is closed (its ring opens less than `MOUTH_OPEN`) shows none: only the ring.
+    Where the ring reads as closed (`MOUTH_OPEN`), teeth must also be lighter than the skin.
 
     Args:
         crop: (S, S, 3) uint8 RGB.
@@ -269,9 +273,10 @@ def teeth_mask(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
     cv2.fillPoly(inner, [np.rint(points[list(INNER_MOUTH_RING)]).astype(np.int32)], 1)
     cv2.fillPoly(outer, [np.rint(points[list(OUTER_MOUTH_RING)]).astype(np.int32)], 1)
     lips = (outer > 0) & (inner == 0)
-    if not lips.any() or mouth_opening(points) < MOUTH_OPEN * size:
+    if not lips.any():
         return inner > 0
     inset = max(1, round(TEETH_INSET * size))
+    around = cv2.dilate(outer, np.ones((8 * inset + 1, 8 * inset + 1), np.uint8)) > outer
     outer = cv2.erode(outer, np.ones((2 * inset + 1, 2 * inset + 1), np.uint8))
     lab = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB).astype(np.float32)
     red, light = lab[..., 1], lab[..., 0]
@@ -279,6 +284,8 @@ def teeth_mask(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
     reddest, palest = np.percentile(mouth, 90), np.percentile(mouth, 10)
     threshold = reddest - max(TEETH_MIN_RED, TEETH_RED_SHARE * (reddest - palest))
     like_teeth = (outer > 0) & (red < threshold) & (light > np.median(light[lips]))
+    if mouth_opening(points) < MOUTH_OPEN * size and around.any():
+        like_teeth &= light > np.percentile(light[around], TEETH_SKIN)
     # Not past the inner corners: the skin where the lips' outer ring ends is pale too.
     corners = points[[inner for inner, _ in MOUTH_CORNERS], 0]
     like_teeth[:, :max(0, int(np.floor(corners.min())) - inset)] = False
