@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> dict:
     config = EvalConfig(edits=args.edits, methods=tuple(args.methods.split(",")),
                         model=args.model, n=args.n, seed=args.seed, split=args.split,
                         curve_photos=args.curve_photos,
-                        probe_data=None if args.no_probe or not args.probe_data else str(args.probe_data),
+                        probe_data=(None if args.no_probe or not args.probe_data
+                                    else str(args.probe_data)),
                         add_target=args.add_target, remove_target=args.remove_target)
     report, written = run_evaluation(args.data, args.out, config, grids_dir=args.grids)
     print(markdown_table(report))

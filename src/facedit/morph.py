@@ -291,7 +291,7 @@ def teeth_mask(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
     like_teeth[:, :max(0, int(np.floor(corners.min())) - inset)] = False
     like_teeth[:, int(np.ceil(corners.max())) + inset + 1:] = False
     grown = (like_teeth | (inner > 0)).astype(np.uint8)
-    count, labels = cv2.connectedComponents(grown, connectivity=8)
+    _, labels = cv2.connectedComponents(grown, connectivity=8)
     joined = np.unique(labels[inner > 0])
     return np.isin(labels, joined[joined > 0])
 
