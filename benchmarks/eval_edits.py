@@ -10,7 +10,9 @@
 Photos: CelebA wild photos of the test split (split by person, people unseen in training),
 chosen by their CelebA labels: smile added to non-smiling faces, eyeglasses added to faces without
 and removed from faces with them (all 73 such test faces), and each face morphed halfway into its
-mirror image. The report (json, html, plots) goes to --out, committed; the best / worst grids and
+mirror image. The realism ratio's real references (never edited) are up to --refs faces of the
+test and validation splits (people unseen in training; 141 wear eyeglasses) that have the
+attribute and are not inputs. The report (json, html, plots) goes to --out, committed; the best / worst grids and
 the per-photo rows show or name dataset faces and go to --grids, which is git-ignored. With a
 prepared set (--probe-data, by default cache/prepared-128 when it exists) an independent probe,
 which the editor never sees, judges success too (`facedit.eval.probe`).
@@ -43,6 +45,10 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split", default="test", choices=("test", "val"),
                    help="CelebA split: test for the figures, val to choose a setting on")
+    p.add_argument("--refs", type=int, default=1000,
+                   help="real references per task, at most [default: %(default)s]")
+    p.add_argument("--ref-splits", default="test,val",
+                   help="CelebA splits the references come from [default: %(default)s]")
     p.add_argument("--add-target", type=float, default=ADD_TARGET,
                    help="the judge's probability an addition aims for [default: %(default)s]")
     p.add_argument("--remove-target", type=float, default=REMOVE_TARGET,
@@ -64,7 +70,8 @@ def main(argv: list[str] | None = None) -> dict:
     cv2.setNumThreads(args.threads)
     config = EvalConfig(edits=args.edits, methods=tuple(args.methods.split(",")),
                         model=args.model, n=args.n, seed=args.seed, split=args.split,
-                        curve_photos=args.curve_photos,
+                        curve_photos=args.curve_photos, refs=args.refs,
+                        ref_splits=tuple(args.ref_splits.split(",")),
                         probe_data=(None if args.no_probe or not args.probe_data
                                     else str(args.probe_data)),
                         add_target=args.add_target, remove_target=args.remove_target)

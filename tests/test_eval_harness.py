@@ -149,6 +149,10 @@ def test_bad_options_are_one_line_errors(tmp_path, folder, editor):
     assert "unknown attribute 'frobnicate'" in result.output
     with pytest.raises(ConfigError, match="remove target"):
         run_evaluation(folder, tmp_path, EvalConfig(remove_target=0.6), editor=editor)
+    with pytest.raises(ConfigError, match="--refs: expected at least 2"):
+        run_evaluation(folder, tmp_path, EvalConfig(refs=1), editor=editor)
+    with pytest.raises(ConfigError, match="--ref-splits: expected some of train, val, test"):
+        run_evaluation(folder, tmp_path, EvalConfig(ref_splits=("tset",)), editor=editor)
     result = CliRunner().invoke(main, ["eval", str(folder), "--add-target", "1.5", "-o",
                                        str(tmp_path / "cli")])
     assert result.exit_code == 2 and "--add-target" in result.output

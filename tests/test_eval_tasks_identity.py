@@ -64,6 +64,19 @@ def test_select_inputs_lack_the_target_and_references_have_it():
     assert len(inputs) == 5 and {p.path for p in inputs}.isdisjoint({p.path for p in refs})
 
 
+def test_select_takes_references_from_a_pool_never_an_input():
+    photos = [Photo(Path(f"t{i}.jpg"), {"Smiling": i % 2 == 0}) for i in range(6)]
+    held = [Photo(Path(f"v{i}.jpg"), {"Smiling": i % 2 == 0}) for i in range(6)]
+    task = parse_edits("smile+")[0]
+    inputs, refs = select(photos, task, 2, lambda p: p.labels["Smiling"], photos + held, 4)
+    assert [p.path.name for p in inputs] == ["t1.jpg", "t3.jpg"]
+    # from the pool's end (the other split first), at most 4, all smiling
+    assert [p.path.name for p in refs] == ["v4.jpg", "v2.jpg", "v0.jpg", "t4.jpg"]
+    mirror = parse_edits("mirror")[0]
+    inputs, refs = select(photos, mirror, 5, lambda p: True, photos + held, 3)
+    assert [p.path.name for p in refs] == ["t5.jpg", "v0.jpg", "v1.jpg"]
+
+
 def test_cosine_similarity_known_values():
     a = np.array([[1.0, 0.0], [1.0, 1.0], [np.nan, 0.0]])
     b = np.array([[2.0, 0.0], [-1.0, -1.0], [1.0, 0.0]])

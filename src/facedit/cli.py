@@ -946,6 +946,10 @@ def pipeline_zip_cmd(out, archive, size, force) -> None:
               type=click.Choice(["train", "val", "test"]), help="CelebA split (shared data).")
 @click.option("--curve-photos", default=16, show_default=True, type=click.IntRange(0, 10000),
               help="Photos per task for the success-vs-strength curves.")
+@click.option("--refs", default=1000, show_default=True, type=click.IntRange(2, 100000),
+              help="Real references per task (faces that have the attribute), at most.")
+@click.option("--ref-splits", default="test,val", show_default=True,
+              help="CelebA splits the real references come from (shared data).")
 @click.option("--identity/--no-identity", default=True, show_default=True,
               help="Measure identity (needs: pip install 'facedit[eval]').")
 @click.option("--threads", type=click.IntRange(1, 256), default=None,
@@ -961,8 +965,8 @@ def pipeline_zip_cmd(out, archive, size, force) -> None:
 @click.option("--remove-target", default=0.05, show_default=True,
               type=click.FloatRange(0.0, 0.5, min_open=True, max_open=True),
               help="The judge's probability a removal's calibrated edit aims for.")
-def eval_cmd(data, labels, edits, methods, model, out, grids, n, split, curve_photos, identity,
-             threads, seed, probe_data, add_target, remove_target) -> None:
+def eval_cmd(data, labels, edits, methods, model, out, grids, n, split, curve_photos, refs,
+             ref_splits, identity, threads, seed, probe_data, add_target, remove_target) -> None:
     """Evaluate edits on a folder of photos: success, preservation, identity, locality,
     realism and speed of each method, side by side; writes OUT/report.json and report.html."""
     from facedit.eval.harness import EvalConfig, run_evaluation
@@ -974,6 +978,8 @@ def eval_cmd(data, labels, edits, methods, model, out, grids, n, split, curve_ph
     config = EvalConfig(edits=edits, methods=tuple(m.strip() for m in methods.split(",")
                                                    if m.strip()),
                         model=model, n=n, split=split, seed=seed, curve_photos=curve_photos,
+                        refs=refs, ref_splits=tuple(s.strip() for s in ref_splits.split(",")
+                                                    if s.strip()),
                         identity=identity, probe_data=str(probe_data) if probe_data else None,
                         add_target=add_target, remove_target=remove_target)
     report, written = run_evaluation(data, out, config, labels=labels, grids_dir=grids)

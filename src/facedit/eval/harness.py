@@ -71,6 +71,11 @@ class EvalConfig:
     model: str = "builtin"
     n: int = 300  # input photos per task, at most
     split: str = "test"  # CelebA split, when DATA is the shared data folder
+    # The CelebA splits real references come from (people unseen in training, never edited) and
+    # how many per task, at most: the realism ratio's Fréchet distances are biased up by a small
+    # reference set (the report's `fd_real_half_vs_half` shows by how much).
+    ref_splits: tuple[str, ...] = ("test", "val")
+    refs: int = 1000
     seed: int = 0
     curve_photos: int = 16
     curve_points: int = 7
@@ -505,6 +510,13 @@ def evaluate(data: Path, config: EvalConfig = EvalConfig(), labels: Path | None 
         raise ConfigError(f"DATA: {data} does not exist")
     if config.n < 1:
         raise ConfigError(f"--n: expected at least 1 photo per task, got {config.n}")
+    if config.refs < 2:
+        raise ConfigError(f"--refs: expected at least 2 real references per task, "
+                          f"got {config.refs}")
+    unknown = set(config.ref_splits) - {"train", "val", "test"} or not config.ref_splits
+    if unknown:
+        raise ConfigError(f"--ref-splits: expected some of train, val, test, got "
+                          f"{','.join(config.ref_splits) or 'none'}")
     started = time.time()
     # 2. the editor, its judge and the identity model
     if editor is None:
@@ -525,10 +537,14 @@ def evaluate(data: Path, config: EvalConfig = EvalConfig(), labels: Path | None 
             identity_note = f"not measured: {exc}"
     # 3. the photos and their labels
     if is_shared_data(data) and labels is None:
-        photos, source = celeba_photos(data, config.split, config.seed), \
-            f"CelebA wild photos, {config.split} split (by person), CelebA labels"
+        photos = celeba_photos(data, config.split, config.seed)
+        pool = [p for split in config.ref_splits for p in (
+            photos if split == config.split else celeba_photos(data, split, config.seed))]
+        source = (f"CelebA wild photos, {config.split} split (by person), CelebA labels; "
+                  f"real references from the {' and '.join(config.ref_splits)} splits")
     elif data.is_dir():
         photos = folder_photos(data, labels)
+        pool = photos
         source = f"folder {data}, labels " + (f"from {labels}" if labels else
                                               "from the judge's reading of each input")
     else:
@@ -539,7 +555,7 @@ def evaluate(data: Path, config: EvalConfig = EvalConfig(), labels: Path | None 
     results, counts, measurements = {}, {}, []
     for task in tasks:
         present_of = _present_of(bank, task, attributes)
-        inputs, refs = select(photos, task, config.n, present_of)
+        inputs, refs = select(photos, task, config.n, present_of, pool, config.refs)
         entries = [e for e in (bank.get(p) for p in inputs) if e is not None]
         ref_entries = [e for e in (bank.get(p) for p in refs) if e is not None]
         per_method = {m.name: [] for m in methods}

@@ -146,23 +146,30 @@ def _truth(value: str, path: Path, line: int) -> bool:
     raise ConfigError(f"{path}:{line}: expected 1/-1, 1/0 or true/false, got {value!r}")
 
 
-def select(photos: list[Photo], task: Task, n: int, present_of) -> tuple[list, list]:
+def select(photos: list[Photo], task: Task, n: int, present_of,
+           pool: list[Photo] | None = None, max_refs: int | None = None) -> tuple[list, list]:
     """The task's inputs (photos lacking the target value, at most n) and its real references
-    (photos that have it, at most n, taken from the other end of the list so that they overlap
-    the inputs as little as possible). For mirror, references are the photos after the inputs.
+    (photos of `pool` [default: `photos`] that have it, at most `max_refs` [default: n], none of
+    them an input, taken from the pool's end so that they overlap the inputs' people as little
+    as possible). For mirror, references are any pool photos that are not inputs.
 
     present_of(photo) -> bool | None: whether the photo has the task's attribute (None: unknown,
     the photo is not used).
     """
+    pool = photos if pool is None else pool
+    max_refs = n if max_refs is None else max_refs
     if task.is_mirror:
-        return photos[:n], photos[n:2 * n] or photos[:n]
+        inputs = photos[:n]
+        used = {p.path for p in inputs}
+        refs = [p for p in pool if p.path not in used][:max_refs]
+        return inputs, refs or inputs
     inputs, refs = [], []
     for p in photos:
         if len(inputs) < n and present_of(p) is not None and task.wants(present_of(p)):
             inputs.append(p)
     used = {p.path for p in inputs}
-    for p in reversed(photos):
-        if len(refs) < n and p.path not in used and present_of(p) is not None \
+    for p in reversed(pool):
+        if len(refs) < max_refs and p.path not in used and present_of(p) is not None \
                 and present_of(p) == task.adds:
             refs.append(p)
     return inputs, refs
