@@ -27,6 +27,14 @@ def test_scale_chroma_by_one_is_the_residual_and_by_zero_is_grey():
     np.testing.assert_allclose(grey[..., 1], grey[..., 2], atol=1e-4)
 
 
+def test_scale_chroma_scales_the_light_change_by_light():
+    residual = np.random.default_rng(2).normal(0, 20, (4, 4, 3)).astype(np.float32)
+    out = scale_chroma(residual, 0.25, light=0.6)
+    np.testing.assert_allclose(out @ LUMA, 0.6 * (residual @ LUMA), atol=1e-4)
+    colour = lambda r: r - (r @ LUMA)[..., None]  # noqa: E731
+    np.testing.assert_allclose(colour(out), 0.25 * colour(residual), atol=1e-4)
+
+
 def test_limit_residual_moves_towards_the_target_and_never_past_it():
     crop = np.array([[100.0, 100.0, 100.0], [100.0, 100.0, 100.0]], np.float32)
     target = np.array([[160.0, 90.0, 100.0], [120.0, 120.0, 120.0]], np.float32)

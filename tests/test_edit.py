@@ -278,6 +278,23 @@ def test_a_colour_edit_asked_with_a_form_edit_keeps_its_colour(editor):
     assert editor.chroma_of([]) == 1.0
 
 
+def test_an_added_smile_keeps_part_of_the_models_light_change(editor, face, monkeypatch):
+    """An addition of smiling keeps `add_light` of its residual's light change; its removal,
+    and the other attributes asked with it, keep all of theirs."""
+    share = editor.attribute("smiling").add_light
+    assert 0 < share < 1
+    assert editor._dimmed({"smiling": 2.0, "young": 1.0, "male": 0.0}) == (share, {"young": 1.0})
+    assert editor._dimmed({"smiling": -2.0}) == (1.0, {"smiling": -2.0})
+    kept = editor.render(face, {"smiling": 2.0}).astype(np.float64)
+    renders = {}
+    for light in (0.0, 1.0):  # the shape's warp alone, the warp and the whole residual
+        monkeypatch.setattr(editor, "_dimmed", lambda steps, light=light: (light, {}))
+        renders[light] = editor.render(face, {"smiling": 2.0}).astype(np.float64)
+    inside = editor.weight(face, ["smiling"]) > 0.5
+    light_change = lambda image: ((image - renders[0.0])[inside] @ LUMA).sum()  # noqa: E731
+    assert light_change(kept) / light_change(renders[1.0]) == pytest.approx(share, abs=0.05)
+
+
 def test_glasses_are_added_as_a_pair_of_glasses_and_removed_from_the_whole_eye_band(editor, face):
     band = editor.weight(face, ["eyeglasses"])
     pair = editor.weight(face, ["eyeglasses"], steps={"eyeglasses": 2.0})

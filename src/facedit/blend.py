@@ -31,21 +31,22 @@ def luma(image: np.ndarray) -> np.ndarray:
     return np.asarray(image, np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
-def scale_chroma(residual: np.ndarray, amount: float) -> np.ndarray:
-    """A residual with its colour change scaled by `amount` and its light change kept.
+def scale_chroma(residual: np.ndarray, amount: float, light: float = 1.0) -> np.ndarray:
+    """A residual with its colour change scaled by `amount` and its light change by `light`.
 
     The light change is the residual's luma (BT.601 weights) on all three channels; the rest is
-    its chroma. `amount` 1 returns `residual` itself, 0 a grey (luma-only) residual.
+    its chroma. `amount` 1 (and `light` 1) returns `residual` itself, `amount` 0 a grey
+    (luma-only) residual.
 
     Args:
         residual: (..., 3) float RGB residual.
     Returns:
         (..., 3) float32.
     """
-    if amount == 1.0:
+    if amount == 1.0 and light == 1.0:
         return residual
-    light = luma(residual)[..., None]
-    return (light + np.float32(amount) * (residual - light)).astype(np.float32)
+    grey = luma(residual)[..., None]
+    return (np.float32(light) * grey + np.float32(amount) * (residual - grey)).astype(np.float32)
 
 
 def limit_residual(residual: np.ndarray, crop: np.ndarray, target: np.ndarray,

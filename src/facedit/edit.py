@@ -255,6 +255,29 @@ class Editor:
             return self.chroma
         return max((self.attribute(n).chroma for n in names), default=1.0)
 
+    def _dimmed(self, steps: dict[str, float]) -> tuple[float, dict[str, float]]:
+        """(share, the other steps) for an edit that adds attributes keeping only part of the
+        residual's light change (`Attribute.add_light`; with several, the largest share): the
+        residual of those attributes is what their steps add to the decoding of the other steps.
+        (1.0, steps) when the edit adds none."""
+        dimmed = [n for n, step in steps.items() if step > 0 and self.attribute(n).add_light < 1]
+        if not dimmed:
+            return 1.0, steps
+        share = max(self.attribute(n).add_light for n in dimmed)
+        return share, {n: step for n, step in steps.items() if n not in dimmed and step}
+
+    def _decoded_rest(self, face: EncodedFace, rest: dict[str, float]) -> np.ndarray:
+        """The model's decoding of the face moved by `rest` (the face's own decoding when empty);
+        the last one is kept, which a calibration holding those steps fixed asks for again and
+        again."""
+        if not rest:
+            return face.base
+        key = tuple(sorted(rest.items()))
+        cached = face._cache.get("rest")
+        if cached is None or cached[0] != key:
+            cached = face._cache["rest"] = (key, self.decode(face, [rest])[0])
+        return cached[1]
+
     def paste_mask(self, face: EncodedFace) -> np.ndarray:
         """The feathered face mask (S, S) that carries a crop's change back into the photo
         (`facedit.masks.default_paste_mask`), computed once per face."""
@@ -433,7 +456,9 @@ class Editor:
     def _residual(self, face: EncodedFace, steps: dict[str, float], names, edited: np.ndarray,
                   base: np.ndarray, crop: np.ndarray) -> np.ndarray:
         """What the edit adds to `crop` (float32, at the crop's size): the model's edited minus
-        unedited decoding, its colour scaled by the named attributes' `chroma_of`.
+        unedited decoding, its colour scaled by the named attributes' `chroma_of`; the light
+        change of an added attribute that keeps only part of it (`_dimmed`: a smile) scaled by its
+        share, that of the other steps kept whole.
 
         A smile's removal leaves the lips, which `_close_mouth` closed, to themselves: the
         model's blurry closed mouth on them would grey the lips and draw a second pair.
@@ -446,7 +471,17 @@ class Editor:
         unsmiling face lightens the teeth's and the smile's shadows, which the closed crop
         lacks already, and lit cheeks would glow; its darkening (the closed lips' line) stays."""
         size = crop.shape[0]
-        residual = upsample_residual(scale_chroma(edited - base, self.chroma_of(names)), size)
+        chroma = self.chroma_of(names)
+        share, rest = self._dimmed(steps)
+        if share == 1.0:
+            change = scale_chroma(edited - base, chroma)
+        else:  # `base` is warped by the steps' shapes (`_shaped_crop_and_base`): so is the rest's
+            other = base if not rest else self._decoded_rest(face, rest)
+            if rest and (field := self.shape_field(face, steps)) is not None:
+                other = warp_by_field(other, field)
+            change = scale_chroma(edited - other, chroma, share) \
+                + scale_chroma(other - base, chroma)
+        residual = upsample_residual(change, size)
         smile_removal = self._removal(steps, "smiling")
         if smile_removal:  # the closed real lips stay as they are (`_close_mouth`)
             keep = self._fade_in(smile_removal, "smiling") * self._lips_at(face, size)
