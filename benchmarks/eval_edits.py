@@ -12,10 +12,10 @@ chosen by their CelebA labels: smile added to non-smiling faces, eyeglasses adde
 and removed from faces with them (all 73 such test faces), and each face morphed halfway into its
 mirror image. The realism ratio's real references (never edited) are up to --refs faces of the
 test and validation splits (people unseen in training; 141 wear eyeglasses) that have the
-attribute and are not inputs. The report (json, html, plots) goes to --out, committed; the best / worst grids and
-the per-photo rows show or name dataset faces and go to --grids, which is git-ignored. With a
-prepared set (--probe-data, by default cache/prepared-128 when it exists) an independent probe,
-which the editor never sees, judges success too (`facedit.eval.probe`).
+attribute and are not inputs. The report (json, html, plots) goes to --out, committed; the best /
+worst grids and the per-photo rows show or name dataset faces and go to --grids, which is
+git-ignored. With a prepared set (--probe-data, by default cache/prepared-128 when it exists) an
+independent probe, which the editor never sees, judges success too (`facedit.eval.probe`).
 """
 from __future__ import annotations
 
@@ -45,9 +45,9 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split", default="test", choices=("test", "val"),
                    help="CelebA split: test for the figures, val to choose a setting on")
-    p.add_argument("--refs", type=int, default=1000,
+    p.add_argument("--refs", type=int, default=EvalConfig.refs,
                    help="real references per task, at most [default: %(default)s]")
-    p.add_argument("--ref-splits", default="test,val",
+    p.add_argument("--ref-splits", default=",".join(EvalConfig.ref_splits),
                    help="CelebA splits the references come from [default: %(default)s]")
     p.add_argument("--add-target", type=float, default=ADD_TARGET,
                    help="the judge's probability an addition aims for [default: %(default)s]")

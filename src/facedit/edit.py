@@ -267,11 +267,8 @@ class Editor:
         return share, {n: step for n, step in steps.items() if n not in dimmed and step}
 
     def _decoded_rest(self, face: EncodedFace, rest: dict[str, float]) -> np.ndarray:
-        """The model's decoding of the face moved by `rest` (the face's own decoding when empty);
-        the last one is kept, which a calibration holding those steps fixed asks for again and
-        again."""
-        if not rest:
-            return face.base
+        """The model's decoding of the face moved by the (non-empty) steps `rest`; the last one
+        is kept, which a calibration holding those steps fixed asks for again and again."""
         key = tuple(sorted(rest.items()))
         cached = face._cache.get("rest")
         if cached is None or cached[0] != key:
@@ -475,10 +472,11 @@ class Editor:
         share, rest = self._dimmed(steps)
         if share == 1.0:
             change = scale_chroma(edited - base, chroma)
-        else:  # `base` is warped by the steps' shapes (`_shaped_crop_and_base`): so is the rest's
-            other = base if not rest else self._decoded_rest(face, rest)
-            if rest and (field := self.shape_field(face, steps)) is not None:
-                other = warp_by_field(other, field)
+        else:
+            other = base  # the decoding of the other steps, warped like `base` (the steps' shapes)
+            if rest:
+                other, field = self._decoded_rest(face, rest), self.shape_field(face, steps)
+                other = other if field is None else warp_by_field(other, field)
             change = scale_chroma(edited - other, chroma, share) \
                 + scale_chroma(other - base, chroma)
         residual = upsample_residual(change, size)

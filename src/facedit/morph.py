@@ -161,7 +161,7 @@ def mouth_closing(points: np.ndarray) -> np.ndarray:
         points: (N, 2) face mesh landmarks (x, y) in crop pixels.
     """
     shift = np.zeros_like(points, dtype=np.float32)
-    gap = points[list(LOWER_LIP_INNER)] - points[list(UPPER_LIP_INNER)]
+    gap = _lip_gap(points)
     up, down = UPPER_SHARE, UPPER_SHARE - 1
     for rows, share in ((UPPER_LIP_INNER, up), (UPPER_LIP_OUTER, OUTER_FOLLOW * up),
                         (LOWER_LIP_INNER, down), (LOWER_LIP_OUTER, OUTER_FOLLOW * down)):
@@ -252,7 +252,12 @@ TEETH_SKIN = 90
 
 def mouth_opening(points: np.ndarray) -> float:
     """The mean gap (pixels) between the lips' inner edges of the face mesh `points` (N, 2)."""
-    return float((points[list(LOWER_LIP_INNER), 1] - points[list(UPPER_LIP_INNER), 1]).mean())
+    return float(_lip_gap(points)[:, 1].mean())
+
+
+def _lip_gap(points: np.ndarray) -> np.ndarray:
+    """(K, 2): each lower inner-lip point minus the upper one of its column."""
+    return points[list(LOWER_LIP_INNER)] - points[list(UPPER_LIP_INNER)]
 
 
 def teeth_mask(crop: np.ndarray, points: np.ndarray) -> np.ndarray:

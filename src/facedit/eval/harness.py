@@ -513,8 +513,7 @@ def evaluate(data: Path, config: EvalConfig = EvalConfig(), labels: Path | None 
     if config.refs < 2:
         raise ConfigError(f"--refs: expected at least 2 real references per task, "
                           f"got {config.refs}")
-    unknown = set(config.ref_splits) - {"train", "val", "test"} or not config.ref_splits
-    if unknown:
+    if not config.ref_splits or not set(config.ref_splits) <= {"train", "val", "test"}:
         raise ConfigError(f"--ref-splits: expected some of train, val, test, got "
                           f"{','.join(config.ref_splits) or 'none'}")
     started = time.time()
