@@ -169,8 +169,12 @@ def paste_back(photo: np.ndarray, aligned: AlignedFace, edited_crop: np.ndarray,
     change = cv2.warpAffine(delta, crop_to_roi, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     roi = out[y0:y1, x0:x1]
-    touched = np.any(change != 0, axis=2)
-    roi[touched] = np.clip(np.rint(roi[touched].astype(np.float32) + change[touched]), 0, 255)
+    # Where the change is 0 this gives back the photo's own value exactly (uint8 -> float32 ->
+    # + 0 -> round -> uint8), so the untouched pixels stay bit-identical without being picked out.
+    change += roi
+    np.rint(change, out=change)
+    np.clip(change, 0, 255, out=change)
+    roi[...] = change
     return out
 
 

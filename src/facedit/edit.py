@@ -487,8 +487,9 @@ class Editor:
         glasses_removal = self._removal(steps, GLASSES)
         if not (smile_removal or glasses_removal):
             return residual
-        mask = self._paste_mask_at(face, size) > 0.5
-        offset = (crop[mask] - upsample_residual(base, size)[mask]).mean(axis=0)
+        mask = self._paste_core(face, size)
+        offset = (np.array(cv2.mean(crop, mask)[:3], np.float32)
+                  - np.array(cv2.mean(upsample_residual(base, size), mask)[:3], np.float32))
         return limit_residual(residual, crop, upsample_residual(edited, size) + offset,
                               lightening_only=not glasses_removal)
 
@@ -510,6 +511,14 @@ class Editor:
         if key not in face._cache:
             face._cache[key] = cv2.resize(self.paste_mask(face), (size, size),
                                           interpolation=cv2.INTER_AREA)
+        return face._cache[key]
+
+    def _paste_core(self, face: EncodedFace, size: int) -> np.ndarray:
+        """Where `paste_mask` (at blend or model size) is over 0.5: a (size, size) uint8 0/1
+        mask for `cv2.mean`."""
+        key = ("paste_core", size)
+        if key not in face._cache:
+            face._cache[key] = (self._paste_mask_at(face, size) > 0.5).astype(np.uint8)
         return face._cache[key]
 
     def _removal(self, steps: dict[str, float], name: str) -> float:
