@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facedit.blend import limit_residual, scale_chroma
+from facedit.blend import limit_residual, luma, scale_chroma, transmitted
 
 LUMA = np.array([0.299, 0.587, 0.114])
 
@@ -45,3 +45,17 @@ def test_limit_residual_moves_towards_the_target_and_never_past_it():
     # lightening only: the same cuts on what lightens, a darkening passes (-10 away from 120)
     light = limit_residual(residual, crop, target, lightening_only=True)
     np.testing.assert_array_equal(light, [[60.0, 0.0, 0.0], [10.0, -10.0, 20.0]])
+
+
+def test_transmitted_scales_each_pixel_by_its_share_of_light_and_keeps_its_hue():
+    crop = np.array([[[200.0, 150.0, 100.0], [40.0, 30.0, 20.0]]], np.float32)
+    residual = np.full_like(crop, -20.0)  # the same light change on a bright and a dark pixel
+    out = transmitted(residual, crop, floor=0.0)
+    share = -20.0 / luma(crop)
+    np.testing.assert_allclose(out, crop * share[..., None], rtol=1e-5)
+    lit = crop + out
+    np.testing.assert_allclose(lit / lit.sum(axis=2, keepdims=True),
+                               crop / crop.sum(axis=2, keepdims=True), atol=1e-6)
+    # A change darker than the pixel itself stops at 5% of its light; none gives none.
+    assert (crop + transmitted(np.full_like(crop, -500.0), crop) >= 0.04 * crop).all()
+    assert not transmitted(np.zeros_like(crop), crop).any()

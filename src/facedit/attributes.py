@@ -59,7 +59,9 @@ _GROUPS = {
 # Edits of form and light, not colour, keep only part of the model's colour change: on them it is
 # the model's own colour noise (blue-green teeth, tinted lenses), and dropping most of it measurably
 # brings the edited region nearer to real faces (benchmarks/results_residual_chroma.json). Eyeglasses
-# keep more: their judge reads the lenses' tint. Colour edits (hair colour, skin, make-up,
+# removed keep more (the eye band's residual). Added eyeglasses keep no colour change of the
+# model's at all: their lenses and frames pass a share of the light under them
+# (`blend.transmitted`, `Editor._residual`). Colour edits (hair colour, skin, make-up,
 # lipstick, age and sex) keep the whole residual. Keys: a group or a CelebA label.
 FORM_CHROMA = {"expression": 0.25, "face shape": 0.25, "Eyeglasses": 0.5}
 # An added smile keeps 0.6 of the model's light change: the calibration then walks further, so

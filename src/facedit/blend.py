@@ -49,6 +49,20 @@ def scale_chroma(residual: np.ndarray, amount: float, light: float = 1.0) -> np.
     return (np.float32(light) * grey + np.float32(amount) * (residual - grey)).astype(np.float32)
 
 
+def transmitted(residual: np.ndarray, crop: np.ndarray, floor: float = 8.0) -> np.ndarray:
+    """A residual's light change as a share of the crop's own light, on every channel: what a
+    neutral lens does, passing the same fraction of each channel, so the colour under it keeps
+    its hue (an added residual of equal amounts would shift it; the model's own colour change
+    tints warm skin cyan).
+
+    The share is luma(residual) / (luma(crop) + floor), at most 1 (twice as light) and at least
+    -0.95. All (..., 3) float arrays in 0-255 units. Returns float32.
+    """
+    crop = np.asarray(crop, np.float32)
+    share = np.clip(luma(residual) / (luma(crop) + np.float32(floor)), -0.95, 1.0)
+    return (crop * share[..., None]).astype(np.float32)
+
+
 def limit_residual(residual: np.ndarray, crop: np.ndarray, target: np.ndarray,
                    lightening_only: bool = False) -> np.ndarray:
     """`residual` clipped, channel by channel, so that `crop` + it lies between `crop` and

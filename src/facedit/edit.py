@@ -27,7 +27,7 @@ import numpy as np
 from facedit.align import AlignedFace, detect_and_align, paste_back
 from facedit.attributes import ATTRIBUTES, Attribute, resolve
 from facedit.blend import (apply_residual, crossfade, limit_residual, region_weight,
-                           remove_object, scale_chroma, upsample_residual)
+                           remove_object, scale_chroma, transmitted, upsample_residual)
 from facedit.calibrate import SAME, walk
 from facedit.directions import DirectionSet
 from facedit.errors import ConfigError, check_image_array
@@ -232,8 +232,7 @@ class Editor:
         (`facedit.eyewear`): the model's dark band cut to lenses and frames - unless the model
         draws frames of its own (`draws_frames`: a StyleGAN2 generator). Their removal keeps the
         eye band, where any frame may sit."""
-        glasses = (steps is not None and steps.get(GLASSES, 0.0) > 0 and GLASSES in names
-                   and not getattr(self.model, "draws_frames", False))
+        glasses = steps is not None and GLASSES in names and self._adds_eyewear(steps)
         regions = tuple(sorted({r for n in names if not (glasses and n == GLASSES)
                                 for r in self.attribute(n).regions}))
         key = (regions, (self.glasses_tint, self.glasses_frame_gain) if glasses else None)
@@ -246,6 +245,11 @@ class Editor:
             s = self.model.size
             face._cache[key] = (big, cv2.resize(big, (s, s), interpolation=cv2.INTER_AREA))
         return face._cache[key][1 if small else 0]
+
+    def _adds_eyewear(self, steps: dict[str, float]) -> bool:
+        """Whether `steps` add eyeglasses that `facedit.eyewear` cuts out of the model's band:
+        not when the model draws frames of its own (a StyleGAN2 generator)."""
+        return steps.get(GLASSES, 0.0) > 0 and not getattr(self.model, "draws_frames", False)
 
     def chroma_of(self, names) -> float:
         """The share of the residual's colour change an edit of the named attributes keeps: the
@@ -480,6 +484,10 @@ class Editor:
             change = scale_chroma(edited - other, chroma, share) \
                 + scale_chroma(other - base, chroma)
         residual = upsample_residual(change, size)
+        if self._adds_eyewear(steps):  # the lenses and frames pass a share of the light under them
+            lenses = self.weight(face, [GLASSES], small=size != self.blend_size,
+                                 steps={GLASSES: 1.0}) > 0
+            residual[lenses] = transmitted(residual[lenses], crop[lenses])
         smile_removal = self._removal(steps, "smiling")
         if smile_removal:  # the closed real lips stay as they are (`_close_mouth`)
             keep = self._fade_in(smile_removal, "smiling") * self._lips_at(face, size)

@@ -4,8 +4,9 @@ bridge and joined by a bridge, and the frames round them.
 The model draws eyeglasses as a blurry dark band over the eyes, brows and temples (a low-resolution
 decoder averages thousands of frames into a smudge). Its residual, cut to the shape of a pair of
 glasses, reads as glasses: the lenses get part of it (a tint; the eyes show through) and the
-frames more of it (dark rims), so what the edit adds is still the model's own light and colour
-change, only confined to where glasses are. Pure array functions.
+frames more of it (dark rims), so what the edit adds is still the model's own light change, only
+confined to where glasses are - as a share of the light under them, the colour kept, as a neutral
+lens passes it (`facedit.blend.transmitted`). Pure array functions.
 
 Example:
     >>> weight = eyewear_weight(aligned.face, 256)   # doctest: +SKIP  (256, 256) float32
