@@ -273,7 +273,7 @@ def test_form_edits_keep_only_part_of_the_models_colour_change(editor, face, nam
     assert np.abs((kept - full)[inside] @ LUMA).mean() <= 0.6
 
 
-def test_added_glasses_darken_the_lenses_and_keep_the_hue_under_them(editor, face):
+def test_added_glasses_change_the_light_under_the_lenses_and_keep_its_hue(editor, face):
     """Added glasses pass a share of the light under them (`blend.transmitted`), as a neutral
     lens does: the eyes and skin behind the lenses change their light and keep their hue. (On
     the astronaut with the shipped model, the model's own colour change, half of it kept, moved

@@ -485,8 +485,7 @@ class Editor:
                 + scale_chroma(other - base, chroma)
         residual = upsample_residual(change, size)
         if self._adds_eyewear(steps):  # the lenses and frames pass a share of the light under them
-            lenses = self.weight(face, [GLASSES], small=size != self.blend_size,
-                                 steps={GLASSES: 1.0}) > 0
+            lenses = self._lenses(face, size)
             residual[lenses] = transmitted(residual[lenses], crop[lenses])
         smile_removal = self._removal(steps, "smiling")
         if smile_removal:  # the closed real lips stay as they are (`_close_mouth`)
@@ -519,6 +518,17 @@ class Editor:
         if key not in face._cache:
             face._cache[key] = cv2.resize(self.paste_mask(face), (size, size),
                                           interpolation=cv2.INTER_AREA)
+        return face._cache[key]
+
+    def _lenses(self, face: EncodedFace, size: int) -> np.ndarray:
+        """Where an added pair of glasses lies (its eyewear weight over 0; lenses, frames and
+        bridge) at blend or model size: a (size, size) bool mask, computed once per face and
+        tint (clear lenses leave only the frames)."""
+        key = ("lenses", size, self.glasses_tint, self.glasses_frame_gain)
+        if key not in face._cache:
+            pair = self.weight(face, [GLASSES], small=size != self.blend_size,
+                               steps={GLASSES: self.attribute(GLASSES).max_step})
+            face._cache[key] = pair > 0
         return face._cache[key]
 
     def _paste_core(self, face: EncodedFace, size: int) -> np.ndarray:
