@@ -4,6 +4,8 @@ its target, morphs end exactly on their faces; the editing commands and `facedit
 end to end."""
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -12,13 +14,13 @@ from click.testing import CliRunner
 from skimage import data
 
 from facedit.align import warp_mask_to_photo
-from facedit.blend import upsample_residual
+from facedit.blend import luma, upsample_residual
 from facedit.cli import main
 from facedit.data.sources import CELEBA_ATTRIBUTES
 from facedit.directions import DirectionSet
-from facedit.edit import Editor
+from facedit.edit import Editor, EncodedFace
 from facedit.errors import ConfigError
-from facedit.eyewear import eyewear_masks
+from facedit.eyewear import LENS_LEVEL, eyewear_masks, lens_and_cheeks
 from facedit.io import load_image, save_image
 from facedit.models.backend import TorchVAEBackend
 from facedit.models.vae import FaceVAE, VAEConfig
@@ -328,6 +330,31 @@ def test_glasses_are_added_as_a_pair_of_glasses_and_removed_from_the_whole_eye_b
     small = editor.small_renders(face, [{"eyeglasses": 2.0}], ["eyeglasses"])[0]
     pair_small = editor.weight(face, ["eyeglasses"], small=True, steps={"eyeglasses": 2.0})
     assert not np.any(small.astype(np.uint8)[pair_small == 0] != face.small[pair_small == 0])
+
+
+def test_glasses_removal_lightens_the_skin_behind_the_lenses_no_more_than_the_cheeks(editor, face,
+                                                                                   monkeypatch):
+    # The model's glasses-free face lightens the whole eye band by `light` grey levels. The
+    # astronaut wears no glasses: the skin round her eyes is lighter than her cheeks already,
+    # so the removal adds none of it (it only paints out what it takes for frames).
+    def renders(light):
+        monkeypatch.setattr(type(editor), "decode", lambda self, f, step_sets: np.stack(
+            [f.base + (light if s.get("eyeglasses", 0) < 0 else 0.0) for s in step_sets]))
+        return luma(editor.render(face, {"eyeglasses": -2.5}))
+
+    lenses, cheeks = lens_and_cheeks(face.aligned.face, (editor.blend_size,) * 2)
+    painted, after = renders(0.0), renders(80.0)
+    assert painted[lenses].mean() > LENS_LEVEL * painted[cheeks].mean()
+    np.testing.assert_array_equal(after[lenses], painted[lenses])
+    # Where the skin behind the lenses is darker than the cheeks, it comes up to their light.
+    dimmed = face.aligned.crop.copy()
+    dimmed[lenses] = (dimmed[lenses] * 0.5).astype(np.uint8)
+    dark = EncodedFace(dataclasses.replace(face.aligned, crop=dimmed), face.small, face.latent,
+                       face.base)
+    monkeypatch.setattr(type(editor), "decode", lambda self, f, step_sets: np.stack(
+        [f.base + (80.0 if s.get("eyeglasses", 0) < 0 else 0.0) for s in step_sets]))
+    lit = luma(editor.render(dark, {"eyeglasses": -2.5}))
+    assert lit[lenses].mean() == pytest.approx(LENS_LEVEL * lit[cheeks].mean(), abs=3)
 
 
 def test_glasses_tint_clears_or_darkens_the_lenses_and_bad_tints_are_refused(editor, face,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from facedit.eyewear import (FRAME_GAIN, NOSE_BRIDGE, NOSE_GAP, TINT, eye_width, eyewear_masks,
-                             eyewear_weight)
+                             eyewear_weight, frame_region, lens_and_cheeks)
 from facedit.faces import EYE_LEFT_RING, EYE_RIGHT_RING, Face
 from facedit.masks import feather, region_mask
 
@@ -94,3 +94,27 @@ def test_frame_gain_sets_the_frames_and_leaves_the_lenses(face):
     eye = face.mesh[list(EYE_LEFT_RING), :2].mean(axis=0)
     assert _at(light, eye) == pytest.approx(_at(heavy, eye), abs=1e-3)  # mid-lens: the tint
     assert light.max() <= 1.0 + 1e-5 and heavy.max() > 2.2
+
+
+def test_lens_and_cheeks_are_the_skin_behind_the_lenses_and_the_cheeks_below_them(face):
+    lenses, cheeks = lens_and_cheeks(face, (SIZE, SIZE))
+    glasses, frames = eyewear_masks(face, (SIZE, SIZE))
+    assert lenses.sum() > 200 and cheeks.sum() > 200
+    assert not (lenses & cheeks).any()
+    assert (glasses[lenses] == 1).all() and (frames[lenses] == 0).all()
+    assert not (region_mask(face, "eyes", (SIZE, SIZE))[lenses] > 0).any()
+    assert not (glasses[cheeks] > 0).any()
+    down = face.axes()[1]
+    ys, xs = np.nonzero(lenses)
+    yc, xc = np.nonzero(cheeks)
+    assert np.mean(np.stack([xc, yc], 1) @ down) > np.mean(np.stack([xs, ys], 1) @ down)
+
+
+def test_worn_frames_are_looked_for_in_the_eye_band_and_round_the_fitted_pair(face):
+    where = frame_region(face, (SIZE, SIZE))
+    band = region_mask(face, "eye_band", (SIZE, SIZE))
+    glasses, _ = eyewear_masks(face, (SIZE, SIZE))
+    assert set(np.unique(where)) <= {0.0, 1.0}
+    assert (where[band > 0] == 1).all() and (where[glasses > 0] == 1).all()
+    assert where.sum() > band.sum()  # lower rims below the band
+    assert where.sum() < 3 * band.sum()

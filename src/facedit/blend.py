@@ -63,6 +63,31 @@ def transmitted(residual: np.ndarray, crop: np.ndarray, floor: float = 8.0) -> n
     return (crop * share[..., None]).astype(np.float32)
 
 
+def level_lightening(residual: np.ndarray, crop: np.ndarray, inside: np.ndarray,
+                     reference: np.ndarray, level: float,
+                     where: np.ndarray | None = None) -> np.ndarray:
+    """`residual` with what it lightens scaled by one share in [0, 1], the least that brings the
+    crop's mean luma `inside` up to `level` times its mean luma in `reference` (what darkens
+    passes as it is). A lens that darkened what is behind it gets back as much light as it took:
+    clear lenses, as light as the cheeks already, get none, and the eyes behind them stay; dark
+    ones get up to the whole residual.
+
+    residual, crop: (..., 3) float 0-255 units; inside, reference: (...) bool masks.
+    where: (...) bool, where the share applies [default: everywhere]; elsewhere the residual
+        passes as it is (another edit's change). Returns float32.
+    """
+    residual = np.asarray(residual, np.float32)
+    if not inside.any() or not reference.any():
+        return residual
+    light = luma(crop)
+    need = level * float(light[reference].mean()) - float(light[inside].mean())
+    have = float(luma(np.maximum(residual, 0))[inside].mean())
+    share = np.float32(np.clip(need / have, 0.0, 1.0)) if have > 1e-3 else np.float32(0.0)
+    if where is not None:
+        share = np.where(where, share, np.float32(1.0))[..., None]
+    return np.where(residual > 0, residual * share, residual).astype(np.float32)
+
+
 def limit_residual(residual: np.ndarray, crop: np.ndarray, target: np.ndarray,
                    lightening_only: bool = False) -> np.ndarray:
     """`residual` clipped, channel by channel, so that `crop` + it lies between `crop` and
@@ -127,7 +152,8 @@ def remove_object(crop: np.ndarray, reference: np.ndarray, region: np.ndarray, k
     Args:
         crop: (S, S, 3) uint8 RGB real crop.
         reference: (S, S, 3) float32 0..255, the model's face without the object (upsampled).
-        region: (S, S) float weights: where the object may be.
+        region: (S, S) float weights: where the object may be (over 0.5); nothing outside it
+            (at 0) is repainted.
         keep: (S, S) float: pixels never to repaint (the eyes and brows).
     Returns:
         (S, S, 3) uint8, equal to `crop` outside the repainted pixels.
@@ -139,7 +165,7 @@ def remove_object(crop: np.ndarray, reference: np.ndarray, region: np.ndarray, k
     mask = (darker & (region > 0.5) & (keep < 0.5)).astype(np.uint8)
     if grow:
         mask = cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
-    mask &= (keep < 0.5).astype(np.uint8)
+    mask &= ((keep < 0.5) & (region > 0)).astype(np.uint8)  # grown, still inside region
     if not mask.any():
         return crop.copy()
     return cv2.inpaint(crop, mask, 3, cv2.INPAINT_TELEA)

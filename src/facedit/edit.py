@@ -26,12 +26,14 @@ import numpy as np
 
 from facedit.align import AlignedFace, detect_and_align, paste_back
 from facedit.attributes import ATTRIBUTES, Attribute, resolve
-from facedit.blend import (apply_residual, crossfade, limit_residual, region_weight,
-                           remove_object, scale_chroma, transmitted, upsample_residual)
+from facedit.blend import (apply_residual, crossfade, level_lightening, limit_residual,
+                           region_weight, remove_object, scale_chroma, transmitted,
+                           upsample_residual)
 from facedit.calibrate import SAME, walk
 from facedit.directions import DirectionSet
 from facedit.errors import ConfigError, check_image_array
-from facedit.eyewear import FRAME_GAIN, TINT, eyewear_weight
+from facedit.eyewear import (FRAME_GAIN, LENS_LEVEL, TINT, eyewear_weight, frame_region,
+                             lens_and_cheeks)
 from facedit.morph import (close_mouth, closing_field, displacement_field, fit_inner_lips,
                            morph_frame, mouth_closing, teeth_mask, warp_by_field)
 from facedit.parts import compose
@@ -50,6 +52,9 @@ CALIBRATION_POINTS = (4, 4)
 # astronaut and 6 held-out smiles).
 UNCURVE = 0.3
 AGE_RANGE = (1.0, 100.0)
+# How far the frames' paint-out grows past the frame pixels it finds, as a share of the crop
+# side (2 px at 256): a frame's soft edge left in inpaints a grey ghost of it.
+PAINT_GROW = 1 / 128
 RAW_STEP_LIMIT = 4.0  # raw steps may reach this many times an attribute's calibration bound
 
 
@@ -467,7 +472,9 @@ class Editor:
         After a paint-out (eyeglasses removal, `_base_crop`) the crop already lacks part of
         what the residual adds, so the residual is limited to never carry a pixel past the
         model's edited face (shifted by the photo's mean difference from its decoding): clear
-        lenses, which the model decodes as dark ones, would otherwise come out glowing. After
+        lenses, which the model decodes as dark ones, would otherwise come out glowing; and its
+        lightening is scaled so the skin behind the lenses comes up to the cheeks' light, no
+        further (`level_lightening`: clear lenses keep the eyes behind them). After
         the mouth's closing (smile removal) only its lightening is limited so: the model's
         unsmiling face lightens the teeth's and the smile's shadows, which the closed crop
         lacks already, and lit cheeks would glow; its darkening (the closed lips' line) stays."""
@@ -497,8 +504,13 @@ class Editor:
         mask = self._paste_core(face, size)
         offset = (np.array(cv2.mean(crop, mask)[:3], np.float32)
                   - np.array(cv2.mean(upsample_residual(base, size), mask)[:3], np.float32))
-        return limit_residual(residual, crop, upsample_residual(edited, size) + offset,
-                              lightening_only=not glasses_removal)
+        residual = limit_residual(residual, crop, upsample_residual(edited, size) + offset,
+                                  lightening_only=not glasses_removal)
+        if glasses_removal:  # the skin behind the lenses gets back only the light they took
+            residual = level_lightening(residual, crop, *self._lens_and_cheeks(face, size),
+                                        LENS_LEVEL, self.weight(face, [GLASSES],
+                                                                small=size != self.blend_size) > 0)
+        return residual
 
     def _lips_at(self, face: EncodedFace, size: int) -> np.ndarray:
         """The lips' feathered region (the open mouth's outer edge) at blend or model size."""
@@ -529,6 +541,17 @@ class Editor:
             pair = self.weight(face, [GLASSES], small=size != self.blend_size,
                                steps={GLASSES: self.attribute(GLASSES).max_step})
             face._cache[key] = pair > 0
+        return face._cache[key]
+
+    def _lens_and_cheeks(self, face: EncodedFace, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """`facedit.eyewear.lens_and_cheeks` at blend or model size, computed once per face."""
+        key = ("lens_and_cheeks", size)
+        if key not in face._cache:
+            face._cache[key] = lens_and_cheeks(face.aligned.face, (size, size)) \
+                if size == self.blend_size else tuple(
+                    cv2.resize(m.astype(np.uint8), (size, size),
+                               interpolation=cv2.INTER_NEAREST) > 0
+                    for m in self._lens_and_cheeks(face, self.blend_size))
         return face._cache[key]
 
     def _paste_core(self, face: EncodedFace, size: int) -> np.ndarray:
@@ -574,8 +597,11 @@ class Editor:
                                           size)
             keep = np.maximum(region_mask(f, "eyes", (size, size)),
                               region_mask(f, "brows", (size, size)))
-            painted = remove_object(face.aligned.crop, reference,
-                                    region_mask(f, "eye_band", (size, size)), keep)
+            # Where frames may be, inside what the removal may change (its feathered region);
+            # each frame pixel and its soft edge (`PAINT_GROW`).
+            where = frame_region(f, (size, size)) * (self.weight(face, [GLASSES]) > 0)
+            painted = remove_object(face.aligned.crop, reference, where, keep,
+                                    grow=max(1, round(PAINT_GROW * size)))
             face._cache["no_glasses"] = (painted, self._to_model_size(painted))
         amount = self._fade_in(removal, GLASSES)
         real = face.small if small else face.aligned.crop

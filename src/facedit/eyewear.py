@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from facedit.faces import EYE_LEFT_RING, EYE_RIGHT_RING, Face
-from facedit.masks import feather
+from facedit.masks import feather, region_mask
 
 # Lens shape, in eye widths (an eye ring's extent along the eye line): a superellipse (the
 # exponent rounds a rectangle's corners) centred a little below the eye.
@@ -49,6 +49,15 @@ FRAME_GAIN = 1.5
 EDGE = 1.6
 FRAME_BLUR = 1.1
 NOSE_BRIDGE = 168  # face mesh landmark between the eyes
+# Removed glasses: the skin where the lenses were comes up to this share of the cheeks' light
+# (`facedit.blend.level_lightening`). On 60 val photos without glasses the skin around the eyes
+# (`lens_and_cheeks`) is 1.02 times as light as the cheeks (median; with clear glasses 0.93,
+# sunglasses 0.04-0.41); the model's face with its glasses removed (step -3) draws it 1.17-1.20
+# times as light, which added whole made clear lenses glow and wiped the eyes behind them.
+LENS_LEVEL = 1.0
+# Worn frames are found (`frame_region`) in the eye band and in the fitted pair grown by this many
+# eye widths: big frames' lower rims sit below the band.
+FRAME_REACH = 0.3
 
 
 def eye_width(face: Face, ring) -> float:
@@ -104,3 +113,26 @@ def eyewear_weight(face: Face, size: int, scale: float = 1.0, tint: float = TINT
     edge = feather(glasses, max(1.0, EDGE * scale))
     frames = cv2.GaussianBlur(frames, (0, 0), max(0.5, FRAME_BLUR * scale))
     return (edge * (tint + (frame_gain - tint) * frames)).astype(np.float32)
+
+
+def lens_and_cheeks(face: Face, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(lenses, cheeks): (H, W) bool masks of the skin a pair of glasses covers (the fitted
+    lenses' inside, the eyes left out) and of the cheeks below them (clear of the pair), for
+    `facedit.blend.level_lightening`."""
+    glasses, frames = eyewear_masks(face, shape)
+    r = max(1, round(shape[0] / 128))  # 2 px at 256 px
+    near = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * r + 1, 2 * r + 1))
+    eyes = cv2.dilate(region_mask(face, "eyes", shape), near)
+    lenses = (glasses > 0) & (frames == 0) & (eyes == 0)
+    clear = cv2.dilate(glasses, cv2.getStructuringElement(cv2.MORPH_RECT, (4 * r + 1,) * 2)) == 0
+    return lenses, (region_mask(face, "cheeks", shape) > 0) & clear
+
+
+def frame_region(face: Face, shape: tuple[int, int]) -> np.ndarray:
+    """Where a worn pair of glasses' frames may be: the eye band and the fitted pair
+    (`eyewear_masks`) grown by `FRAME_REACH` eye widths. (H, W) float32 0/1."""
+    glasses, _ = eyewear_masks(face, shape)
+    reach = max(1, round(FRAME_REACH * max(eye_width(face, ring)
+                                           for ring in (EYE_LEFT_RING, EYE_RIGHT_RING))))
+    grown = cv2.dilate(glasses, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
+    return np.maximum(grown, region_mask(face, "eye_band", shape)).astype(np.float32)
