@@ -2,8 +2,11 @@
 on) x the demo's edits (original, smile, less smile, glasses on, glasses off, mirror midpoint).
 Dataset faces may not enter the repository: write it to a git-ignored folder and look at it.
 
-    python scripts/heldout_grid.py [--data ../shared/data] [--count 16] [--model builtin]
-        [--out outputs/heldout_grid.png]
+    python scripts/heldout_grid.py [--data ../shared/data] [--count 16] [--wearers 4]
+        [--model builtin] [--out outputs/heldout_grid.png]
+
+--wearers: how many of the rows are photos labelled with eyeglasses (the first rows), so the
+"glasses off" column removes some (the test split's order has few).
 """
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--count", type=int, default=16)
+    parser.add_argument("--wearers", type=int, default=4,
+                        help="rows whose photo is labelled with eyeglasses [default: 4]")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="builtin", help="model spec, e.g. builtin:FOLDER")
     parser.add_argument("--out", type=Path, default=Path("outputs/heldout_grid.png"))
@@ -28,18 +33,24 @@ def main() -> None:
     from facedit.io import load_image
 
     editor = Editor.load(args.model)
-    rows, labels, done = [], [], 0
-    for photo in celeba_photos(args.data, "test", args.seed):
-        if done == args.count:
-            break
-        try:
-            _, row, row_labels, _ = demo_edits(editor, load_image(photo.path), photo.path.name)
-        except FaceditError as exc:
-            print(f"{photo.path.name}: skipped ({exc})")
-            continue
-        rows += row
-        labels += row_labels
-        done += 1
+    photos = celeba_photos(args.data, "test", args.seed)
+    wearers = min(args.wearers, args.count)
+    rows, labels = [], []
+    for wanted, count in ((True, wearers), (False, args.count - wearers)):
+        done = 0
+        for photo in photos:
+            if done == count:
+                break
+            if bool(photo.labels.get("Eyeglasses")) != wanted:
+                continue
+            try:
+                _, row, row_labels, _ = demo_edits(editor, load_image(photo.path), photo.path.name)
+            except FaceditError as exc:
+                print(f"{photo.path.name}: skipped ({exc})")
+                continue
+            rows += row
+            labels += row_labels
+            done += 1
     print(save_grid(args.out, rows, columns=len(row_labels), labels=labels, cell=160))
 
 
