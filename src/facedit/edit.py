@@ -507,9 +507,8 @@ class Editor:
         residual = limit_residual(residual, crop, upsample_residual(edited, size) + offset,
                                   lightening_only=not glasses_removal)
         if glasses_removal:  # the skin behind the lenses gets back only the light they took
-            residual = level_lightening(residual, crop, *self._lens_and_cheeks(face, size),
-                                        LENS_LEVEL, self.weight(face, [GLASSES],
-                                                                small=size != self.blend_size) > 0)
+            lenses, cheeks, band = self._lens_masks(face, size)
+            residual = level_lightening(residual, crop, lenses, cheeks, LENS_LEVEL, where=band)
         return residual
 
     def _lips_at(self, face: EncodedFace, size: int) -> np.ndarray:
@@ -543,15 +542,19 @@ class Editor:
             face._cache[key] = pair > 0
         return face._cache[key]
 
-    def _lens_and_cheeks(self, face: EncodedFace, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """`facedit.eyewear.lens_and_cheeks` at blend or model size, computed once per face."""
-        key = ("lens_and_cheeks", size)
+    def _lens_masks(self, face: EncodedFace, size: int) -> tuple[np.ndarray, ...]:
+        """(lenses, cheeks, band) at blend or model size, computed once per face: bool masks of
+        `facedit.eyewear.lens_and_cheeks` and of where a glasses removal changes the crop (its
+        feathered eye band over 0), for `level_lightening`."""
+        key = ("lens_masks", size)
         if key not in face._cache:
-            face._cache[key] = lens_and_cheeks(face.aligned.face, (size, size)) \
-                if size == self.blend_size else tuple(
-                    cv2.resize(m.astype(np.uint8), (size, size),
-                               interpolation=cv2.INTER_NEAREST) > 0
-                    for m in self._lens_and_cheeks(face, self.blend_size))
+            s = self.blend_size
+            masks = lens_and_cheeks(face.aligned.face, (s, s))
+            if size != s:
+                masks = tuple(cv2.resize(m.astype(np.uint8), (size, size),
+                                         interpolation=cv2.INTER_NEAREST) > 0 for m in masks)
+            band = self.weight(face, [GLASSES], small=size != s) > 0
+            face._cache[key] = (*masks, band)
         return face._cache[key]
 
     def _paste_core(self, face: EncodedFace, size: int) -> np.ndarray:
