@@ -11,9 +11,26 @@ Dataset faces may not enter the repository: write it to a git-ignored folder and
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 from facedit.animate import save_grid
+
+
+def edited_rows(editor, photos):
+    """(grid row, its labels) of the demo's edits for each photo in turn; a photo that cannot be
+    edited (no face, unreadable) is reported and skipped."""
+    from facedit.demo import demo_edits
+    from facedit.errors import FaceditError
+    from facedit.io import load_image
+
+    for photo in photos:
+        try:
+            _, row, labels, _ = demo_edits(editor, load_image(photo.path), photo.path.name)
+        except FaceditError as exc:
+            print(f"{photo.path.name}: skipped ({exc})")
+            continue
+        yield row, labels
 
 
 def main() -> None:
@@ -26,31 +43,18 @@ def main() -> None:
     parser.add_argument("--model", default="builtin", help="model spec, e.g. builtin:FOLDER")
     parser.add_argument("--out", type=Path, default=Path("outputs/heldout_grid.png"))
     args = parser.parse_args()
-    from facedit.demo import demo_edits
     from facedit.edit import Editor
-    from facedit.errors import FaceditError
     from facedit.eval.tasks import celeba_photos
-    from facedit.io import load_image
 
     editor = Editor.load(args.model)
     photos = celeba_photos(args.data, "test", args.seed)
     wearers = min(args.wearers, args.count)
     rows, labels = [], []
-    for wanted, count in ((True, wearers), (False, args.count - wearers)):
-        done = 0
-        for photo in photos:
-            if done == count:
-                break
-            if bool(photo.labels.get("Eyeglasses")) != wanted:
-                continue
-            try:
-                _, row, row_labels, _ = demo_edits(editor, load_image(photo.path), photo.path.name)
-            except FaceditError as exc:
-                print(f"{photo.path.name}: skipped ({exc})")
-                continue
+    for wears, count in ((True, wearers), (False, args.count - wearers)):
+        group = (p for p in photos if bool(p.labels.get("Eyeglasses")) == wears)
+        for row, row_labels in itertools.islice(edited_rows(editor, group), count):
             rows += row
             labels += row_labels
-            done += 1
     print(save_grid(args.out, rows, columns=len(row_labels), labels=labels, cell=160))
 
 
