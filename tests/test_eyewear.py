@@ -2,11 +2,12 @@
 the nose bridge, frames round them - not a band over the eyes."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from facedit.eyewear import (FRAME_GAIN, NOSE_BRIDGE, NOSE_GAP, TINT, eye_width, eyewear_masks,
-                             eyewear_weight, frame_region, lens_and_cheeks)
+                             eyewear_weight, frame_region, lens_and_cheeks, temple_arms)
 from facedit.faces import EYE_LEFT_RING, EYE_RIGHT_RING, Face
 from facedit.masks import feather, region_mask
 
@@ -69,6 +70,47 @@ def test_weight_tints_the_lenses_darkens_the_frames_and_is_zero_elsewhere(face):
     far = np.ones_like(glasses)
     far[max(0, int(np.nonzero(glasses)[0].min()) - 8):int(np.nonzero(glasses)[0].max()) + 9] = 0
     assert not w[far == 1].any()
+
+
+def _hull(face: Face) -> np.ndarray:
+    hull = np.zeros((SIZE, SIZE), np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.round(face.mesh[:, :2]).astype(np.int32)), 1)
+    return hull
+
+
+@pytest.mark.parametrize("turned", [False, True])
+def test_temple_arms_run_from_the_lenses_outer_edges_to_the_faces_outline(face, turned):
+    face = _turned(face) if turned else face
+    arms = temple_arms(face, (SIZE, SIZE))
+    glasses, _ = eyewear_masks(face, (SIZE, SIZE))
+    assert arms.dtype == np.float32 and set(np.unique(arms)) == {0.0, 1.0}
+    assert not arms[_hull(face) == 0].any()  # never off the face
+    u = face.axes()[0]
+    bridge = face.mesh[NOSE_BRIDGE, :2] @ u
+
+    def along(mask):  # each pixel's distance along the eye line from the nose bridge
+        ys, xs = np.nonzero(mask)
+        return np.stack([xs, ys], 1) @ u - bridge
+
+    along_arms, lens_along = along(arms), along(glasses)
+    lengths = []
+    for side in (-1, 1):  # one arm each side, outside its lens, reaching beyond it
+        mine = side * along_arms[side * along_arms > 0]
+        assert mine.size, "an arm is missing"
+        outer = (side * lens_along).max()
+        assert mine.max() > outer + 2 and mine.min() > 0.5 * outer  # from the lens, not the nose
+        lengths.append(mine.max() - outer)
+    if turned:  # the far side (squeezed, image-right) shows the shorter arm
+        assert lengths[1] < lengths[0]
+
+
+def test_the_weight_darkens_the_temple_arms_like_the_frames(face):
+    arms = temple_arms(face, (SIZE, SIZE))
+    glasses, _ = eyewear_masks(face, (SIZE, SIZE))
+    w = eyewear_weight(face, SIZE)
+    outside = (arms == 1) & (cv2.dilate(glasses, np.ones((7, 7), np.uint8)) == 0)
+    assert outside.sum() > 10
+    assert np.median(w[outside]) > 0.6 * FRAME_GAIN
 
 
 def test_a_softer_photo_gets_softer_edges(face):
