@@ -152,6 +152,21 @@ def test_zero_raw_edit_returns_the_photo_bit_identical(editor, face, astronaut):
     assert result.steps == [{"smiling": 0.0, "eyeglasses": 0.0}]
 
 
+@pytest.mark.parametrize("reading, adds", [(0.3, True), (0.7, False)])
+def test_glasses_are_not_added_over_a_worn_pair(editor, face, astronaut, monkeypatch, reading,
+                                                adds):
+    """'At least 0.95': a face read as wearing glasses (over 0.5) keeps its own; one read without
+    them gets a pair. A smile read at 0.7 is still strengthened."""
+    monkeypatch.setattr(editor, "_unedited_reading", lambda f, label: reading)
+    steps = editor.solve_steps(face, {"eyeglasses": 0.95, "smiling": 0.95}, only_towards=True)
+    assert ("eyeglasses" in steps and steps["eyeglasses"] > 0) == adds
+    assert steps["smiling"] > 0
+    result = editor.edit(astronaut, {"eyeglasses": 0.95}, faces=[face], only_towards=True)
+    assert (result.steps[0].get("eyeglasses", 0.0) > 0) == adds
+    if not adds:
+        np.testing.assert_array_equal(result.photo, astronaut)
+
+
 def test_target_already_met_changes_nothing(editor, face, astronaut):
     before = editor.edit(astronaut, {"smiling": 2.0}, raw=True, faces=[face]).before[0]["smiling"]
     result = editor.edit(astronaut, {"smiling": before}, faces=[face])

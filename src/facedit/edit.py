@@ -309,11 +309,16 @@ class Editor:
         return steps
 
     def _unmet(self, face: EncodedFace, targets: dict[str, float]) -> dict[str, float]:
+        """The targets the face does not meet yet (above 0.5 "at least", below "at most"). A face
+        the judge already reads as wearing eyeglasses gets none added: the fitted pair
+        (`facedit.eyewear`) would sit over the worn one, a second pair of frames."""
         unmet = {}
         for name, target in targets.items():
             label = self.attribute(name).label
             now = self._unedited_reading(face, label)
             middle = 0.5 if label != "age" else now
+            if name == GLASSES and now > 0.5 and target >= 0.5 and self._adds_eyewear({name: 1.0}):
+                continue
             if (target >= middle and now < target) or (target < middle and now > target):
                 unmet[name] = target
         return unmet
