@@ -100,6 +100,11 @@ def fitted_lenses(face: Face) -> tuple[list[Lens], float]:
     return lenses, LENS_HALF_HEIGHT * max(lens.width for lens in lenses)
 
 
+def rim_width(lenses: list[Lens]) -> int:
+    """The frames' rim width in pixels: `FRAME_WIDTH` of the eyes' mean width, at least 1."""
+    return max(1, int(round(FRAME_WIDTH * float(np.mean([lens.width for lens in lenses])))))
+
+
 def _line(mask: np.ndarray, a: np.ndarray, b: np.ndarray, thickness: int) -> None:
     """Draw a bar from a to b (sub-pixel ends) into a uint8 mask."""
     cv2.line(mask, *(tuple(np.round(p * 16).astype(int)) for p in (a, b)), 1, thickness,
@@ -130,7 +135,7 @@ def eyewear_masks(face: Face, shape: tuple[int, int]) -> tuple[np.ndarray, np.nd
         corners.append(bridge + side * (inner_edge + 0.2 * half) * u
                        + ((centre - bridge) @ v - 0.45 * height) * v)
     mean_width = float(np.mean([lens.width for lens in lenses]))
-    t = max(1, int(round(FRAME_WIDTH * mean_width)))
+    t = rim_width(lenses)
     inside = cv2.erode(glasses, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * t + 1, 2 * t + 1)))
     frames = glasses - inside
     _line(frames, *corners, max(1, int(round(BRIDGE_WIDTH * mean_width))))
@@ -143,7 +148,7 @@ def temple_arms(face: Face, shape: tuple[int, int]) -> np.ndarray:
     turned face the far arm is short, the near one runs to the temple."""
     u, v = face.axes()
     lenses, height = fitted_lenses(face)
-    thick = 2 * max(1, int(round(FRAME_WIDTH * float(np.mean([lens.width for lens in lenses])))))
+    thick = 2 * rim_width(lenses)
     towards_ear = np.hypot(*shape) / np.hypot(1, ARM_SLOPE)
     arms = np.zeros(shape, np.uint8)
     for centre, side, width in lenses:
