@@ -400,6 +400,18 @@ def test_the_glasses_frame_gain_is_part_of_the_cached_weight(editor, face, monke
     assert weights[0] <= 1.0 + 1e-5 and weights[1] > 2.0  # not the first gain's cached weight
 
 
+def test_a_face_that_wears_glasses_gets_no_fitted_pair_over_them(editor, face, monkeypatch):
+    """Any edit that adds glasses (raw or explicit targets, the server's sliders) keeps the
+    model's change in the eye band on a face read as wearing glasses, and cuts a pair otherwise."""
+    band = editor.weight(face, ["eyeglasses"])
+    for reading, pair in ((0.3, True), (0.7, False)):
+        face._cache.clear()
+        monkeypatch.setattr(editor, "_unedited_reading", lambda f, label: reading)
+        added = editor.weight(face, ["eyeglasses"], steps={"eyeglasses": 2.0})
+        assert (not np.array_equal(added, band)) == pair
+    face._cache.clear()
+
+
 def test_a_model_that_draws_frames_adds_glasses_in_the_whole_eye_band(editor, face, monkeypatch):
     monkeypatch.setattr(editor.model, "draws_frames", True)  # as a StyleGAN2 generator does
     np.testing.assert_array_equal(

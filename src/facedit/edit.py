@@ -235,9 +235,9 @@ class Editor:
 
         With `steps` that add eyeglasses, theirs is not the eye band but a pair of glasses
         (`facedit.eyewear`): the model's dark band cut to lenses and frames - unless the model
-        draws frames of its own (`draws_frames`: a StyleGAN2 generator). Their removal keeps the
-        eye band, where any frame may sit."""
-        glasses = steps is not None and GLASSES in names and self._adds_eyewear(steps)
+        draws frames of its own (`draws_frames`: a StyleGAN2 generator) or the face wears glasses
+        already. Their removal keeps the eye band, where any frame may sit."""
+        glasses = steps is not None and GLASSES in names and self._adds_eyewear(face, steps)
         regions = tuple(sorted({r for n in names if not (glasses and n == GLASSES)
                                 for r in self.attribute(n).regions}))
         key = (regions, (self.glasses_tint, self.glasses_frame_gain) if glasses else None)
@@ -251,10 +251,19 @@ class Editor:
             face._cache[key] = (big, cv2.resize(big, (s, s), interpolation=cv2.INTER_AREA))
         return face._cache[key][1 if small else 0]
 
-    def _adds_eyewear(self, steps: dict[str, float]) -> bool:
+    def _adds_eyewear(self, face: EncodedFace, steps: dict[str, float]) -> bool:
         """Whether `steps` add eyeglasses that `facedit.eyewear` cuts out of the model's band:
-        not when the model draws frames of its own (a StyleGAN2 generator)."""
-        return steps.get(GLASSES, 0.0) > 0 and not getattr(self.model, "draws_frames", False)
+        not when the model draws frames of its own (a StyleGAN2 generator), nor on a face that
+        wears glasses already (`_wears_glasses`): a fitted pair would sit over the worn one, a
+        second pair of frames, so the model's change stays in the eye band, on their own."""
+        return (steps.get(GLASSES, 0.0) > 0 and not getattr(self.model, "draws_frames", False)
+                and not self._wears_glasses(face))
+
+    def _wears_glasses(self, face: EncodedFace) -> bool:
+        """Whether the judge reads the face as wearing eyeglasses (over 0.5); False without a
+        judge (raw edits only)."""
+        return (self.judge is not None
+                and self._unedited_reading(face, self.attribute(GLASSES).label) > 0.5)
 
     def chroma_of(self, names) -> float:
         """The share of the residual's colour change an edit of the named attributes keeps: the
@@ -309,15 +318,14 @@ class Editor:
         return steps
 
     def _unmet(self, face: EncodedFace, targets: dict[str, float]) -> dict[str, float]:
-        """The targets the face does not meet yet (above 0.5 "at least", below "at most"). A face
-        the judge already reads as wearing eyeglasses gets none added: the fitted pair
-        (`facedit.eyewear`) would sit over the worn one, a second pair of frames."""
+        """The targets the face does not meet yet (above 0.5 "at least", below "at most"). Glasses
+        are worn or not: "at least" on a face that wears them (`_wears_glasses`) is met."""
         unmet = {}
         for name, target in targets.items():
             label = self.attribute(name).label
             now = self._unedited_reading(face, label)
             middle = 0.5 if label != "age" else now
-            if name == GLASSES and now > 0.5 and target >= 0.5 and self._adds_eyewear({name: 1.0}):
+            if name == GLASSES and target >= 0.5 and self._wears_glasses(face):
                 continue
             if (target >= middle and now < target) or (target < middle and now > target):
                 unmet[name] = target
@@ -496,7 +504,7 @@ class Editor:
             change = scale_chroma(edited - other, chroma, share) \
                 + scale_chroma(other - base, chroma)
         residual = upsample_residual(change, size)
-        if self._adds_eyewear(steps):  # the lenses and frames pass a share of the light under them
+        if self._adds_eyewear(face, steps):  # lenses and frames pass a share of the light under them
             lenses = self._lenses(face, size)
             residual[lenses] = transmitted(residual[lenses], crop[lenses])
         smile_removal = self._removal(steps, "smiling")
