@@ -193,7 +193,6 @@ def frame_region(face: Face, shape: tuple[int, int]) -> np.ndarray:
     """Where a worn pair of glasses' frames may be: the eye band and the fitted pair
     (`eyewear_masks`) grown by `FRAME_REACH` eye widths. (H, W) float32 0/1."""
     glasses, _ = eyewear_masks(face, shape)
-    reach = max(1, round(FRAME_REACH * max(eye_width(face, ring)
-                                           for ring in (EYE_LEFT_RING, EYE_RIGHT_RING))))
+    reach = max(1, round(FRAME_REACH * max(lens.width for lens in fitted_lenses(face)[0])))
     grown = cv2.dilate(glasses, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
     return np.maximum(grown, region_mask(face, "eye_band", shape)).astype(np.float32)
